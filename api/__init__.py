@@ -1,0 +1,1 @@
+"""vidstore: the HTTP API (Litestar) and the domain services behind it."""

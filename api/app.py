@@ -1,0 +1,71 @@
+"""The Litestar application: routes, dependencies, errors, rate limiting, metrics and OpenAPI."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.plugins.prometheus import PrometheusConfig
+
+from api.deps import dependencies
+from api.domain.channels.controllers import ChannelController
+from api.domain.feeds.controllers import FeedController
+from api.domain.health.controllers import HealthController, MetricsController
+from api.domain.playback.controllers import PlaybackController
+from api.domain.users.controllers import UserController
+from api.domain.videos.controllers import VideoController
+from api.domain.views.controllers import ViewController
+from api.errors import exception_handlers
+from api.ratelimit import RateLimitMiddleware
+from api.settings import Settings
+from api.state import AppState
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or Settings.from_env()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        state = AppState.create(settings)
+        app.state.app = state
+        try:
+            yield
+        finally:
+            await state.close()
+
+    prometheus = PrometheusConfig(
+        app_name="vidstore", prefix="vidstore_http", group_path=True, exclude=["^/metrics", "^/health"]
+    )
+    return Litestar(
+        route_handlers=[
+            UserController,
+            ChannelController,
+            VideoController,
+            FeedController,
+            ViewController,
+            PlaybackController,
+            HealthController,
+            MetricsController,
+        ],
+        dependencies=dependencies,
+        exception_handlers=exception_handlers,
+        middleware=[
+            prometheus.middleware,
+            RateLimitMiddleware(settings.rate_limit_requests, settings.rate_limit_window_seconds),
+        ],
+        lifespan=[lifespan],
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="vidstore",
+            version="1.0.0",
+            description="Metadata, view counts and playback authorisation for a video service.",
+            path="/schema",
+            render_plugins=[SwaggerRenderPlugin(), ScalarRenderPlugin()],
+        ),
+        debug=False,
+    )

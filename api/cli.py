@@ -1,0 +1,86 @@
+"""Command line: `vidstore flush [--once]` runs the view flusher; `vidstore video-status` is the
+operator's (and, until the processing worker exists, the walkthrough's) way to move a video along."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+
+from prometheus_client import start_http_server
+
+from api.domain.videos import repositories as video_repo
+from api.domain.videos import services as videos
+from api.domain.views.flusher import Flusher
+from api.settings import Settings
+from api.state import AppState
+
+
+async def _flush(once: bool, metrics_port: int | None) -> None:
+    settings = Settings.from_env()
+    state = AppState.create(settings)
+    flusher = Flusher(state.db.primary, state.views, settings.shards, settings.flush_lease_seconds)
+    try:
+        if once:
+            print(await flusher.flush_once())
+            return
+        if metrics_port:
+            start_http_server(metrics_port, addr="127.0.0.1")
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        logging.getLogger("vidstore.flusher").info(
+            "flusher running every %.1fs over shards %s", settings.flush_interval_seconds, settings.shards
+        )
+        await flusher.run(settings.flush_interval_seconds, stop)
+    finally:
+        await state.close()
+
+
+async def _video_status(
+    video_id: int, status: str, duration_ms: int | None, manifest_key: str | None, reason: str | None
+) -> None:
+    state = AppState.create(Settings.from_env())
+    try:
+        async with state.db.primary.connect() as conn:
+            video = await video_repo.get(conn, video_id)
+        if video is None:
+            raise SystemExit(f"video {video_id} not found")
+        fields: dict[str, object] = {"status": status}
+        if status == "ready":
+            fields["duration_ms"] = duration_ms
+            fields["manifest_key"] = manifest_key or f"videos/{video_id}/hls/master.m3u8"
+        if status == "failed":
+            fields["failure_reason"] = reason or "failed"
+        updated = await videos.set_fields(state, video, fields)
+        print(f"video {updated.video_id}: {updated.status}")
+    finally:
+        await state.close()
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    parser = argparse.ArgumentParser(prog="vidstore")
+    sub = parser.add_subparsers(dest="command", required=True)
+    flush = sub.add_parser("flush", help="move buffered views into the database")
+    flush.add_argument("--once", action="store_true", help="one pass, then exit")
+    flush.add_argument("--metrics-port", type=int, default=None, help="serve Prometheus metrics here")
+    status = sub.add_parser("video-status", help="set a video's processing status")
+    status.add_argument("video_id", type=int)
+    status.add_argument("status", choices=["processing", "ready", "failed"])
+    status.add_argument("--duration-ms", type=int, default=None)
+    status.add_argument("--manifest-key", default=None)
+    status.add_argument("--reason", default=None)
+    args = parser.parse_args()
+    if args.command == "flush":
+        asyncio.run(_flush(args.once, args.metrics_port))
+    else:
+        asyncio.run(
+            _video_status(args.video_id, args.status, args.duration_ms, args.manifest_key, args.reason)
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,48 @@
+"""Dependency providers: the app state and the caller's identity."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.exceptions import NotAuthorizedException
+
+from api.domain.users.schemas import User
+from api.domain.users.services import authenticate
+from api.security import bearer_token
+from api.state import AppState
+
+
+def provide_app(state: State) -> AppState:
+    app_state: AppState = state.app
+    return app_state
+
+
+async def provide_viewer(request: Request[Any, Any, Any], app: AppState) -> User | None:
+    """The authenticated user, or None for an anonymous request; a bad key is a 401, never anonymous."""
+    header = request.headers.get("authorization")
+    if header is None:
+        return None
+    token = bearer_token(header)
+    if token is None:
+        raise NotAuthorizedException(detail="Authorization must be 'Bearer <api key>'")
+    client_ip = request.client.host if request.client else "unknown"
+    return await authenticate(app, token, client_ip)
+
+
+def provide_user(viewer: User | None) -> User:
+    if viewer is None:
+        raise NotAuthorizedException(
+            detail="this call needs an API key: Authorization: Bearer <api key>",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return viewer
+
+
+dependencies = {
+    "app": Provide(provide_app, sync_to_thread=False),
+    "viewer": Provide(provide_viewer),
+    "user": Provide(provide_user, sync_to_thread=False),
+}

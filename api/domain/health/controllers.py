@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from litestar import Controller, MediaType, Response, get
+from litestar.plugins.prometheus import PrometheusController
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from sqlalchemy import text
+
+from api import metrics
+from api.state import AppState
+
+log = logging.getLogger("vidstore.health")
+
+
+async def _check(name: str, probe: Any) -> tuple[str, str]:
+    try:
+        await asyncio.wait_for(probe, timeout=2)
+        return name, "ok"
+    except Exception as exc:
+        return name, f"down: {type(exc).__name__}"
+
+
+async def _db_ping(app: AppState) -> None:
+    async with app.db.primary.connect() as conn:
+        await conn.execute(text("SELECT 1"))
+
+
+class HealthController(Controller):
+    path = "/health"
+    tags = ["health"]
+
+    @get("/live", summary="Liveness: the process serves requests")
+    async def live(self) -> dict[str, str]:
+        return {"status": "ok"}
+
+    @get("/ready", summary="Readiness: MariaDB/vtgate and Redis answer")
+    async def ready(self, app: AppState) -> Response[dict[str, Any]]:
+        checks = dict(
+            await asyncio.gather(_check("database", _db_ping(app)), _check("redis", app.redis.ping()))
+        )
+        ok = all(v == "ok" for v in checks.values())
+        return Response(
+            {"status": "ok" if ok else "unavailable", "checks": checks},
+            status_code=200 if ok else 503,
+            media_type=MediaType.JSON,
+        )
+
+
+class MetricsController(PrometheusController):
+    """Litestar's Prometheus endpoint, with the view-buffer gauges read from Redis at scrape time."""
+
+    @get(include_in_schema=False)
+    async def get(self, app: AppState) -> Response[bytes]:  # type: ignore[override]
+        try:
+            views, batches, oldest = await app.views.totals()
+            metrics.BUFFERED_VIEWS.set(views)
+            metrics.PENDING_BATCHES.set(batches)
+            metrics.FLUSH_LAG.set(time.time() - oldest if oldest else 0)
+        except Exception as exc:  # metrics must render even with Redis down
+            log.warning("view buffer gauges not refreshed: %r", exc)
+        return Response(generate_latest(REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST})

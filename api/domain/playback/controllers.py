@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, get, post
+from litestar.exceptions import PermissionDeniedException
+from litestar.params import Parameter
+
+from api.domain.playback import services
+from api.domain.playback.services import PlaybackGrant, PlaybackRequest
+from api.domain.users.schemas import User
+from api.params import VideoId
+from api.state import AppState
+
+
+class PlaybackVerified(msgspec.Struct):
+    valid: bool
+    video_id: int
+    expires_at: int
+    file: str
+
+
+class PlaybackController(Controller):
+    path = "/v1"
+    tags = ["playback"]
+
+    @post("/videos/{video_id:int}/playback", status_code=200, summary="A signed, expiring playback URL")
+    async def playback(
+        self,
+        app: AppState,
+        request: Request[Any, Any, Any],
+        viewer: User | None,
+        video_id: VideoId,
+        data: PlaybackRequest | None = None,
+    ) -> PlaybackGrant:
+        bind_ip = data.bind_ip if data else False
+        client_ip = request.client.host if (bind_ip and request.client) else None
+        return await services.grant(app, video_id, viewer, client_ip)
+
+    @get(
+        "/playback/verify",
+        summary="For the edge: is this request path signed for this client address?",
+        opt={"no_rate_limit": True},
+    )
+    async def verify(
+        self,
+        app: AppState,
+        path: Annotated[str, Parameter(min_length=1, max_length=2048, description="request path")],
+        client_ip: Annotated[str, Parameter(min_length=1, max_length=64, description="client address")],
+    ) -> PlaybackVerified:
+        verdict = services.verify(app, path, client_ip)
+        if not verdict.valid:
+            raise PermissionDeniedException(detail=verdict.reason)
+        assert verdict.video_id is not None and verdict.expires is not None and verdict.file is not None
+        return PlaybackVerified(
+            valid=True, video_id=verdict.video_id, expires_at=verdict.expires, file=verdict.file
+        )

@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from litestar import Controller, get, post
+
+from api.domain.users import services
+from api.domain.users.schemas import User, UserCreate, UserCreated
+from api.state import AppState
+
+
+class UserController(Controller):
+    path = "/v1"
+    tags = ["users"]
+
+    @post("/users", summary="Create a user and its API key (shown once)")
+    async def create_user(self, app: AppState, data: UserCreate) -> UserCreated:
+        return await services.create_user(app, data.name)
+
+    @get("/me", summary="The authenticated user")
+    async def me(self, user: User) -> User:
+        return user

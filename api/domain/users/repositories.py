@@ -1,0 +1,28 @@
+"""SQL for users. Every statement names user_id, the table's vindex column (single shard)."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from api.domain.users.schemas import User
+
+
+async def insert(conn: AsyncConnection, name: str, key_hash: bytes) -> int:
+    result = await conn.execute(
+        text("INSERT INTO users (name, api_key_hash) VALUES (:name, :key_hash)"),
+        {"name": name, "key_hash": key_hash},
+    )
+    return int(result.lastrowid)
+
+
+async def get_with_hash(conn: AsyncConnection, user_id: int) -> tuple[User, bytes] | None:
+    row = (
+        await conn.execute(
+            text("SELECT user_id, name, created_at, api_key_hash FROM users WHERE user_id = :user_id"),
+            {"user_id": user_id},
+        )
+    ).one_or_none()
+    if row is None:
+        return None
+    return User(user_id=row.user_id, name=row.name, created_at=row.created_at), bytes(row.api_key_hash)

@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+from typing import Any
+
+from litestar.exceptions import NotFoundException, PermissionDeniedException
+
+from api.domain.channels import services as channels
+from api.domain.users.schemas import User
+from api.domain.videos import repositories as repo
+from api.domain.videos.schemas import Video, VideoCreate, VideoUpdate
+from api.errors import field_error
+from api.pagination import Page, decode_cursor, page_of
+from api.sql import changed_fields
+from api.state import AppState
+
+
+def _not_found(video_id: int) -> NotFoundException:
+    return NotFoundException(detail=f"video {video_id} not found")
+
+
+async def find(state: AppState, video_id: int, viewer: User | None) -> Video | None:
+    """Read from a replica; an authenticated caller who may own the video re-reads the primary,
+    so owners always see their own writes."""
+    async with state.db.replica.connect() as conn:
+        video = await repo.get(conn, video_id)
+    stale_possible = state.db.replica is not state.db.primary
+    if stale_possible and viewer is not None and (video is None or video.owner_id == viewer.user_id):
+        async with state.db.primary.connect() as conn:
+            video = await repo.get(conn, video_id)
+    return video
+
+
+async def get_visible(state: AppState, video_id: int, viewer: User | None) -> Video:
+    """A video the caller may see; invisible ones are 404 so their existence does not leak."""
+    video = await find(state, video_id, viewer)
+    if video is None or not video.visible_to(viewer.user_id if viewer else None):
+        raise _not_found(video_id)
+    return video
+
+
+async def get_owned(state: AppState, user: User, video_id: int) -> Video:
+    async with state.db.primary.connect() as conn:
+        video = await repo.get(conn, video_id)
+    if video is None or not video.visible_to(user.user_id):
+        raise _not_found(video_id)
+    if video.owner_id != user.user_id:
+        raise PermissionDeniedException(detail=f"video {video_id} belongs to another user")
+    return video
+
+
+async def create(state: AppState, user: User, channel_id: int, data: VideoCreate) -> Video:
+    await channels.get_owned(state, user, channel_id)
+    async with state.db.primary.begin() as conn:
+        video_id = await repo.insert(
+            conn, channel_id, user.user_id, data.title, data.description, data.visibility
+        )
+        video = await repo.get(conn, video_id)
+    assert video is not None
+    return video
+
+
+async def update(state: AppState, user: User, video_id: int, patch: VideoUpdate) -> Video:
+    fields = changed_fields(patch)
+    if not fields:
+        raise field_error("body", "nothing to update: send title, description and/or visibility")
+    video = await get_owned(state, user, video_id)
+    return await set_fields(state, video, fields)
+
+
+async def set_fields(state: AppState, video: Video, fields: dict[str, Any]) -> Video:
+    """Write fields of one video (a single-shard statement by channel_id) and return it re-read."""
+    async with state.db.primary.begin() as conn:
+        await repo.update(conn, video.channel_id, video.video_id, fields)
+        updated = await repo.get(conn, video.video_id)
+    if updated is None:  # deleted concurrently
+        raise _not_found(video.video_id)
+    return updated
+
+
+async def delete(state: AppState, user: User, video_id: int) -> None:
+    video = await get_owned(state, user, video_id)
+    async with state.db.primary.begin() as conn:
+        await repo.delete(conn, video.channel_id, video_id)
+
+
+async def list_channel(
+    state: AppState, channel_id: int, viewer: User | None, cursor: str | None, limit: int
+) -> Page[Video]:
+    """Owners list every video of their channel from the primary; everyone else gets the ready
+    public ones from a replica."""
+    before = decode_cursor(cursor)
+    channel = await channels.get(state, channel_id)
+    is_owner = viewer is not None and viewer.user_id == channel.owner_id
+    engine = state.db.primary if is_owner else state.db.replica
+    async with engine.connect() as conn:
+        videos = await repo.list_channel(conn, channel_id, before, limit + 1, public_only=not is_owner)
+    return page_of(videos, limit, key=lambda v: v.video_id)

@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from litestar import Controller, get, post
+
+from api.domain.users.schemas import User
+from api.domain.views import services
+from api.domain.views.schemas import ViewAccepted, ViewCount
+from api.params import VideoId
+from api.state import AppState
+
+
+class ViewController(Controller):
+    path = "/v1/videos/{video_id:int}/views"
+    tags = ["views"]
+
+    @post("/", status_code=202, summary="Record a view (buffered in Redis, flushed in batches)")
+    async def record_view(self, app: AppState, viewer: User | None, video_id: VideoId) -> ViewAccepted:
+        return await services.record(app, video_id, viewer)
+
+    @get("/", summary="A video's view count: flushed + still buffered")
+    async def view_count(self, app: AppState, viewer: User | None, video_id: VideoId) -> ViewCount:
+        return await services.count(app, video_id, viewer)

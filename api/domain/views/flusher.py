@@ -1,0 +1,147 @@
+"""Moves buffered views from Redis into the database with exactly-once effect.
+
+Protocol (see README, "View counting"):
+ 1. claim    live hash -> pending batch <uuid>, atomically (Lua), leased to this flusher;
+ 2. apply    per shard, one transaction: INSERT flush_log(channel_id, batch) rows, then the
+             counter upserts. A duplicate flush_log key means that shard already committed this
+             batch (a replay after a crash): roll back and skip it;
+ 3. drop     only when every shard committed, delete the pending batch.
+A crash anywhere leaves the batch pending; it is applied again later and the log makes that a no-op
+on shards that had committed. Several flushers may run: leases spread the work, and a race on the
+same batch is settled by the flush_log primary key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from api import metrics
+from api.db import ER_DUP_ENTRY, mysql_error_code
+from api.domain.views import repositories as repo
+from api.domain.views.buffer import Delta, ViewBuffer
+from sharding import group_by_shard, validate_shards
+
+log = logging.getLogger("vidstore.flusher")
+
+# Replay records are kept this long, and always longer than the oldest pending batch.
+LOG_RETENTION = timedelta(hours=24)
+
+
+@dataclass
+class FlushReport:
+    applied: int = 0  # shard transactions committed
+    replayed: int = 0  # shard transactions skipped: already committed earlier
+    failed: int = 0  # shard transactions that failed (retried on a later pass)
+    views: int = 0
+    rows: int = 0
+    statements: int = 0
+    batches_done: list[str] = field(default_factory=list)
+
+    def add(self, other: FlushReport) -> None:
+        self.applied += other.applied
+        self.replayed += other.replayed
+        self.failed += other.failed
+        self.views += other.views
+        self.rows += other.rows
+        self.statements += other.statements
+        self.batches_done += other.batches_done
+
+
+class Flusher:
+    def __init__(
+        self, engine: AsyncEngine, buffer: ViewBuffer, shards: Sequence[str], lease_seconds: int
+    ) -> None:
+        self.engine = engine
+        self.buffer = buffer
+        self.shards = validate_shards(shards)
+        self.lease_seconds = lease_seconds
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+
+    async def flush_once(self) -> FlushReport:
+        """Retry pending batches no live flusher holds, then claim and apply the live counters."""
+        report = FlushReport()
+        started = time.perf_counter()
+        for batch_id, _claimed_at in await self.buffer.pending():
+            if await self.buffer.lease(batch_id, self.owner, self.lease_seconds):
+                report.add(await self._apply(batch_id))
+        batch_id = await self.buffer.claim(self.owner, self.lease_seconds)
+        if batch_id is not None:
+            report.add(await self._apply(batch_id))
+        metrics.FLUSH_DURATION.observe(time.perf_counter() - started)
+        return report
+
+    async def _apply(self, batch_id: str) -> FlushReport:
+        """Apply one leased batch shard by shard; drop it only if every shard has it."""
+        report = FlushReport()
+        try:
+            deltas = await self.buffer.deltas(batch_id)
+            groups = group_by_shard(deltas, lambda d: d.channel_id, self.shards)
+            for shard, shard_deltas in sorted(groups.items()):
+                try:
+                    report.add(await self._apply_shard(batch_id, shard_deltas))
+                except DBAPIError as exc:
+                    report.failed += 1
+                    metrics.FLUSH_FAILURES.labels(shard=shard).inc()
+                    metrics.FLUSH_BATCHES.labels(result="failed").inc()
+                    log.warning("batch %s shard %s failed, will retry: %r", batch_id, shard, exc)
+            if report.failed == 0:
+                await self.buffer.drop(batch_id)
+                report.batches_done.append(batch_id)
+        finally:
+            await self.buffer.release(batch_id, self.owner)
+        return report
+
+    async def _apply_shard(self, batch_id: str, deltas: list[Delta]) -> FlushReport:
+        channel_ids = sorted({d.channel_id for d in deltas})
+        try:
+            async with self.engine.begin() as conn:
+                statements = await repo.log_batch(conn, batch_id, channel_ids, datetime.now(UTC))
+                statements += await repo.add_views(conn, deltas)
+        except IntegrityError as exc:
+            if mysql_error_code(exc) != ER_DUP_ENTRY:
+                raise
+            metrics.FLUSH_BATCHES.labels(result="replayed").inc()
+            return FlushReport(replayed=1, statements=1)
+        views = sum(d.views for d in deltas)
+        metrics.FLUSH_BATCHES.labels(result="applied").inc()
+        metrics.FLUSH_VIEWS.inc(views)
+        metrics.FLUSH_ROWS.inc(len(deltas))
+        metrics.FLUSH_STATEMENTS.inc(statements)
+        return FlushReport(applied=1, views=views, rows=len(deltas), statements=statements)
+
+    async def prune(self) -> int:
+        """Drop replay records that no pending batch can need any more."""
+        cutoff = datetime.now(UTC) - LOG_RETENTION
+        pending = await self.buffer.pending()
+        if pending:
+            cutoff = min(cutoff, datetime.fromtimestamp(pending[0][1], UTC) - timedelta(minutes=5))
+        async with self.engine.begin() as conn:
+            return await repo.prune_log(conn, cutoff)
+
+    async def run(self, interval: float, stop: asyncio.Event, prune_every: float = 60.0) -> None:
+        """Flush every `interval` seconds until `stop` is set; errors are logged and retried."""
+        next_prune = time.monotonic() + prune_every
+        while not stop.is_set():
+            try:
+                report = await self.flush_once()
+                if report.views or report.failed or report.replayed:
+                    log.info("flushed %s", report)
+                if time.monotonic() >= next_prune:
+                    next_prune = time.monotonic() + prune_every
+                    await self.prune()
+            except Exception:  # a flusher must outlive Redis/database outages
+                log.exception("flush pass failed; retrying")
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=interval)
+            except TimeoutError:
+                pass

@@ -1,0 +1,62 @@
+"""Error responses: every failure is JSON `{status_code, detail[, extra]}`; dependencies down -> 503."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import redis.exceptions
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+log = logging.getLogger("vidstore.errors")
+
+RETRY_AFTER_SECONDS = "2"
+
+
+def field_error(field: str, message: str, source: str = "body") -> ValidationException:
+    """A 400 that names the offending field, in the same shape Litestar uses for its own validation."""
+    return ValidationException(
+        detail=f"{field}: {message}", extra=[{"key": field, "message": message, "source": source}]
+    )
+
+
+def _json(status: int, detail: str, headers: dict[str, str] | None = None) -> Response[Any]:
+    return Response(
+        {"status_code": status, "detail": detail},
+        status_code=status,
+        media_type=MediaType.JSON,
+        headers=headers,
+    )
+
+
+def unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """A dependency (database or Redis) failed: tell the client to retry instead of a bare 500."""
+    log.warning("dependency unavailable on %s %s: %r", request.method, request.url.path, exc)
+    what = "redis" if isinstance(exc, redis.exceptions.RedisError) else "database"
+    return _json(503, f"{what} unavailable, retry later", {"Retry-After": RETRY_AFTER_SECONDS})
+
+
+def database_error(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[Any]:
+    if isinstance(exc, OperationalError) or exc.connection_invalidated:
+        return unavailable(request, exc)
+    log.exception("database error on %s %s", request.method, request.url.path, exc_info=exc)
+    return _json(500, "internal error")
+
+
+def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    body: dict[str, Any] = {"status_code": exc.status_code, "detail": exc.detail}
+    if exc.extra:
+        body["extra"] = exc.extra
+    return Response(body, status_code=exc.status_code, media_type=MediaType.JSON, headers=exc.headers)
+
+
+exception_handlers: dict[type[Exception], Any] = {
+    HTTPException: http_error,
+    DBAPIError: database_error,
+    PoolTimeoutError: unavailable,
+    redis.exceptions.ConnectionError: unavailable,
+    redis.exceptions.TimeoutError: unavailable,
+}

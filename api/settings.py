@@ -1,0 +1,74 @@
+"""Configuration, read once from the environment (secrets included: nothing secret lives in code)."""
+
+from __future__ import annotations
+
+import base64
+import os
+from dataclasses import dataclass
+
+
+class SettingsError(RuntimeError):
+    pass
+
+
+def _require(name: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        raise SettingsError(f"environment variable {name} is required")
+    return value
+
+
+def _secret(name: str) -> bytes:
+    raw = _require(name)
+    try:
+        key = base64.b64decode(raw, validate=True)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be base64") from exc
+    if len(key) < 32:
+        raise SettingsError(f"{name} must decode to at least 32 bytes")
+    return key
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    database_url: str
+    replica_database_url: str
+    redis_url: str
+    playback_signing_key: bytes
+    api_key_pepper: bytes
+    cdn_base_url: str
+    playback_ttl_seconds: int
+    rate_limit_requests: int
+    rate_limit_window_seconds: int
+    auth_failures_per_window: int
+    max_body_bytes: int
+    shards: tuple[str, ...]
+    flush_interval_seconds: float
+    flush_lease_seconds: int
+    video_cache_ttl_seconds: int
+    redis_prefix: str
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        env = os.environ.get
+        primary = _require("VIDSTORE_DATABASE_URL")
+        return cls(
+            database_url=primary,
+            # Feeds read from replicas; without a replica URL they read the primary.
+            replica_database_url=env("VIDSTORE_REPLICA_DATABASE_URL") or primary,
+            redis_url=_require("VIDSTORE_REDIS_URL"),
+            playback_signing_key=_secret("VIDSTORE_PLAYBACK_SIGNING_KEY"),
+            api_key_pepper=_secret("VIDSTORE_API_KEY_PEPPER"),
+            cdn_base_url=env("VIDSTORE_CDN_BASE_URL", "http://127.0.0.1:15081").rstrip("/"),
+            playback_ttl_seconds=int(env("VIDSTORE_PLAYBACK_TTL_SECONDS", "3600")),
+            rate_limit_requests=int(env("VIDSTORE_RATE_LIMIT_REQUESTS", "1200")),
+            rate_limit_window_seconds=int(env("VIDSTORE_RATE_LIMIT_WINDOW_SECONDS", "60")),
+            auth_failures_per_window=int(env("VIDSTORE_AUTH_FAILURES_PER_WINDOW", "30")),
+            max_body_bytes=int(env("VIDSTORE_MAX_BODY_BYTES", "65536")),
+            # Shard names of the `vidstore` keyspace; "-" is the whole key range (one database).
+            shards=tuple(s.strip() for s in env("VIDSTORE_SHARDS", "-").split(",") if s.strip()),
+            flush_interval_seconds=float(env("VIDSTORE_FLUSH_INTERVAL_SECONDS", "1.0")),
+            flush_lease_seconds=int(env("VIDSTORE_FLUSH_LEASE_SECONDS", "30")),
+            video_cache_ttl_seconds=int(env("VIDSTORE_VIDEO_CACHE_TTL_SECONDS", "30")),
+            redis_prefix=env("VIDSTORE_REDIS_PREFIX", "vidstore"),
+        )

@@ -1,0 +1,41 @@
+"""What the app holds for its lifetime: settings, database engines, Redis and the limiters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+
+from api.db import Database
+from api.domain.views.buffer import ViewBuffer
+from api.ratelimit import FixedWindow
+from api.settings import Settings
+
+
+@dataclass(slots=True)
+class AppState:
+    settings: Settings
+    db: Database
+    redis: aioredis.Redis
+    rate_window: FixedWindow
+    auth_failures: FixedWindow
+    views: ViewBuffer
+
+    @classmethod
+    def create(cls, settings: Settings) -> AppState:
+        client = aioredis.Redis.from_url(
+            settings.redis_url, socket_timeout=2, socket_connect_timeout=2, health_check_interval=10
+        )
+        prefix = settings.redis_prefix
+        return cls(
+            settings=settings,
+            db=Database.connect(settings.database_url, settings.replica_database_url),
+            redis=client,
+            rate_window=FixedWindow(client, f"{prefix}:rl", settings.rate_limit_window_seconds),
+            auth_failures=FixedWindow(client, f"{prefix}:authfail", settings.rate_limit_window_seconds),
+            views=ViewBuffer(client, prefix),
+        )
+
+    async def close(self) -> None:
+        await self.db.dispose()
+        await self.redis.aclose()

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+source "$(dirname "$0")/env.sh"
+for name in api flusher; do
+  if pid_alive "$RUN/$name.pid"; then
+    kill "$(cat "$RUN/$name.pid")"
+    while pid_alive "$RUN/$name.pid"; do sleep 0.2; done
+    echo ">> $name stopped"
+  fi
+  rm -f "$RUN/$name.pid"
+done

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs what the stack needs on a fresh Debian machine; a second run only checks.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+need=()
+command -v mariadbd >/dev/null || need+=(mariadb-server mariadb-client)
+command -v redis-server >/dev/null || need+=(redis-server redis-tools)
+if [ ${#need[@]} -gt 0 ]; then
+  echo ">> apt-get install ${need[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+VENV="$ROOT/.venv"
+stamp="$VENV/.installed-$(sha1sum "$ROOT/pyproject.toml" | cut -c1-12)"
+if [ ! -f "$stamp" ]; then
+  echo ">> python venv and dependencies"
+  [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q --upgrade pip
+  "$VENV/bin/pip" install -q -e "$ROOT[dev]"
+  rm -f "$VENV"/.installed-*
+  touch "$stamp"
+fi
+echo ">> installed: $(mariadbd --version | cut -d' ' -f2-4), $(redis-server --version | cut -d' ' -f3), $("$VENV/bin/python" --version)"
