@@ -22,7 +22,7 @@ stop:
 	@bash $(STACK)/mariadb-down.sh
 
 flush:
-	@source $(STACK)/env.sh && $(PY) -m api.cli flush --once
+	@bash $(STACK)/cli.sh flush --once
 
 lint: install
 	.venv/bin/ruff check api sharding loadtest tests

@@ -6,7 +6,7 @@ from typing import Any
 
 from litestar import Request
 from litestar.datastructures import State
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotAuthorizedException
 
 from api.domain.users.schemas import User
@@ -14,13 +14,18 @@ from api.domain.users.services import authenticate
 from api.security import bearer_token
 from api.state import AppState
 
+# How handlers ask for what the providers below give (Litestar matches dependencies by name).
+App = NamedDependency[AppState]
+Viewer = NamedDependency[User | None]  # the caller, or None when anonymous
+CurrentUser = NamedDependency[User]  # the caller; anonymous -> 401
+
 
 def provide_app(state: State) -> AppState:
     app_state: AppState = state.app
     return app_state
 
 
-async def provide_viewer(request: Request[Any, Any, Any], app: AppState) -> User | None:
+async def provide_viewer(request: Request[Any, Any, Any], app: App) -> User | None:
     """The authenticated user, or None for an anonymous request; a bad key is a 401, never anonymous."""
     header = request.headers.get("authorization")
     if header is None:
@@ -32,7 +37,7 @@ async def provide_viewer(request: Request[Any, Any, Any], app: AppState) -> User
     return await authenticate(app, token, client_ip)
 
 
-def provide_user(viewer: User | None) -> User:
+def provide_user(viewer: Viewer) -> User:
     if viewer is None:
         raise NotAuthorizedException(
             detail="this call needs an API key: Authorization: Bearer <api key>",

@@ -8,6 +8,7 @@ from typing import Any
 import redis.exceptions
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.types import ExceptionHandlersMap
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
@@ -53,7 +54,7 @@ def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[
     return Response(body, status_code=exc.status_code, media_type=MediaType.JSON, headers=exc.headers)
 
 
-exception_handlers: dict[type[Exception], Any] = {
+exception_handlers: ExceptionHandlersMap = {
     HTTPException: http_error,
     DBAPIError: database_error,
     PoolTimeoutError: unavailable,

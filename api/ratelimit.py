@@ -10,14 +10,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
-from typing import Any
 
 import redis.asyncio as aioredis
 import redis.exceptions
 from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
-from litestar.response import Response
+from litestar.response.base import ASGIResponse
+from litestar.serialization import encode_json
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.security import bearer_token
@@ -59,17 +59,25 @@ def client_identity(scope: Scope) -> str:
     return "ip:" + (client[0] if client else "unknown")
 
 
-def too_many(limit: int, window: int, retry_after: float) -> Response[Any]:
-    return Response(
-        {"status_code": 429, "detail": f"rate limit exceeded: {limit} requests per {window}s"},
+def too_many(limit: int, window: int, retry_after: float) -> ASGIResponse:
+    return ASGIResponse(
+        body=encode_json(
+            {"status_code": 429, "detail": f"rate limit exceeded: {limit} requests per {window}s"}
+        ),
         status_code=429,
+        media_type="application/json",
         headers={"Retry-After": str(max(1, math.ceil(retry_after)))},
     )
 
 
+def _unlimited_path(scope: Scope) -> bool:
+    return str(scope["path"]).startswith(("/health", "/metrics", "/schema"))
+
+
 class RateLimitMiddleware(ASGIMiddleware):
     scopes = (ScopeType.HTTP,)
-    exclude_path_pattern = ("^/health", "^/metrics", "^/schema")
+    # Probes, metrics scrapes and the docs are never limited.
+    should_bypass_for_scope = staticmethod(_unlimited_path)
     exclude_opt_key = "no_rate_limit"
 
     def __init__(self, limit: int, window_seconds: int) -> None:

@@ -5,6 +5,8 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 need=()
 command -v mariadbd >/dev/null || need+=(mariadb-server mariadb-client)
 command -v redis-server >/dev/null || need+=(redis-server redis-tools)
+command -v curl >/dev/null || need+=(curl)
+command -v jq >/dev/null || need+=(jq)  # the README walkthrough reads JSON with jq
 if [ ${#need[@]} -gt 0 ]; then
   echo ">> apt-get install ${need[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
 from litestar import Controller, get, patch, post
+from litestar.params import JSONBody
 
+from api.deps import App, CurrentUser
 from api.domain.channels import services
 from api.domain.channels.schemas import Channel, ChannelCreate, ChannelUpdate
-from api.domain.users.schemas import User
 from api.params import ChannelId
-from api.state import AppState
 
 
 class ChannelController(Controller):
@@ -14,15 +14,15 @@ class ChannelController(Controller):
     tags = ["channels"]
 
     @post("/", summary="Create a channel owned by the caller")
-    async def create_channel(self, app: AppState, user: User, data: ChannelCreate) -> Channel:
+    async def create_channel(self, app: App, user: CurrentUser, data: JSONBody[ChannelCreate]) -> Channel:
         return await services.create(app, user, data)
 
     @get("/{channel_id:int}", summary="Get a channel")
-    async def get_channel(self, app: AppState, channel_id: ChannelId) -> Channel:
+    async def get_channel(self, app: App, channel_id: ChannelId) -> Channel:
         return await services.get(app, channel_id)
 
     @patch("/{channel_id:int}", summary="Update a channel (owner only)")
     async def update_channel(
-        self, app: AppState, user: User, channel_id: ChannelId, data: ChannelUpdate
+        self, app: App, user: CurrentUser, channel_id: ChannelId, data: JSONBody[ChannelUpdate]
     ) -> Channel:
         return await services.update(app, user, channel_id, data)

@@ -2,14 +2,12 @@ from __future__ import annotations
 
 import msgspec
 from litestar import Controller, delete, get, put
-from litestar.params import Parameter
 
+from api.deps import App, CurrentUser
 from api.domain.feeds import services
-from api.domain.users.schemas import User
 from api.domain.videos.schemas import VideoOut
 from api.pagination import Cursor, Page, PageLimit
 from api.params import ChannelId
-from api.state import AppState
 
 
 class Subscriptions(msgspec.Struct):
@@ -21,20 +19,20 @@ class FeedController(Controller):
     tags = ["feeds"]
 
     @put("/subscriptions/{channel_id:int}", status_code=204, summary="Subscribe to a channel")
-    async def subscribe(self, app: AppState, user: User, channel_id: ChannelId) -> None:
+    async def subscribe(self, app: App, user: CurrentUser, channel_id: ChannelId) -> None:
         await services.subscribe(app, user, channel_id)
 
     @delete("/subscriptions/{channel_id:int}", summary="Unsubscribe from a channel")
-    async def unsubscribe(self, app: AppState, user: User, channel_id: ChannelId) -> None:
+    async def unsubscribe(self, app: App, user: CurrentUser, channel_id: ChannelId) -> None:
         await services.unsubscribe(app, user, channel_id)
 
     @get("/subscriptions", summary="The channels the caller subscribes to, newest first")
-    async def list_subscriptions(self, app: AppState, user: User) -> Subscriptions:
+    async def list_subscriptions(self, app: App, user: CurrentUser) -> Subscriptions:
         return Subscriptions(channel_ids=await services.subscriptions(app, user))
 
     @get("/feed", summary="Home feed: newest ready public videos of subscribed channels")
     async def home_feed(
-        self, app: AppState, user: User, cursor: Cursor = None, limit: PageLimit = 20
+        self, app: App, user: CurrentUser, cursor: Cursor = None, limit: PageLimit = 20
     ) -> Page[VideoOut]:
         page = await services.home_feed(app, user, cursor, limit)
         return Page(items=[VideoOut.of(v) for v in page.items], next_cursor=page.next_cursor)

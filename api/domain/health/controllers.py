@@ -11,7 +11,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from sqlalchemy import text
 
 from api import metrics
-from api.state import AppState
+from api.deps import App
 
 log = logging.getLogger("vidstore.health")
 
@@ -24,7 +24,7 @@ async def _check(name: str, probe: Any) -> tuple[str, str]:
         return name, f"down: {type(exc).__name__}"
 
 
-async def _db_ping(app: AppState) -> None:
+async def _db_ping(app: App) -> None:
     async with app.db.primary.connect() as conn:
         await conn.execute(text("SELECT 1"))
 
@@ -38,7 +38,7 @@ class HealthController(Controller):
         return {"status": "ok"}
 
     @get("/ready", summary="Readiness: MariaDB/vtgate and Redis answer")
-    async def ready(self, app: AppState) -> Response[dict[str, Any]]:
+    async def ready(self, app: App) -> Response[dict[str, Any]]:
         checks = dict(
             await asyncio.gather(_check("database", _db_ping(app)), _check("redis", app.redis.ping()))
         )
@@ -54,7 +54,7 @@ class MetricsController(PrometheusController):
     """Litestar's Prometheus endpoint, with the view-buffer gauges read from Redis at scrape time."""
 
     @get(include_in_schema=False)
-    async def get(self, app: AppState) -> Response[bytes]:  # type: ignore[override]
+    async def get(self, app: App) -> Response[bytes]:  # type: ignore[override]
         try:
             views, batches, oldest = await app.views.totals()
             metrics.BUFFERED_VIEWS.set(views)

@@ -5,13 +5,12 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, get, post
 from litestar.exceptions import PermissionDeniedException
-from litestar.params import Parameter
+from litestar.params import JSONBody, Parameter
 
+from api.deps import App, Viewer
 from api.domain.playback import services
 from api.domain.playback.services import PlaybackGrant, PlaybackRequest
-from api.domain.users.schemas import User
 from api.params import VideoId
-from api.state import AppState
 
 
 class PlaybackVerified(msgspec.Struct):
@@ -28,11 +27,11 @@ class PlaybackController(Controller):
     @post("/videos/{video_id:int}/playback", status_code=200, summary="A signed, expiring playback URL")
     async def playback(
         self,
-        app: AppState,
+        app: App,
         request: Request[Any, Any, Any],
-        viewer: User | None,
+        viewer: Viewer,
         video_id: VideoId,
-        data: PlaybackRequest | None = None,
+        data: JSONBody[PlaybackRequest | None] = None,
     ) -> PlaybackGrant:
         bind_ip = data.bind_ip if data else False
         client_ip = request.client.host if (bind_ip and request.client) else None
@@ -45,7 +44,7 @@ class PlaybackController(Controller):
     )
     async def verify(
         self,
-        app: AppState,
+        app: App,
         path: Annotated[str, Parameter(min_length=1, max_length=2048, description="request path")],
         client_ip: Annotated[str, Parameter(min_length=1, max_length=64, description="client address")],
     ) -> PlaybackVerified:

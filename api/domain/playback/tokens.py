@@ -44,7 +44,11 @@ def verify_path(key: bytes, path: str, client_ip: str, now: float) -> Verdict:
     if match is None:
         return Verdict(False, "malformed playback path")
     video_id, expires, scope, signature, file = (
-        int(match.group(1)), int(match.group(2)), match.group(3), match.group(4), match.group(5),
+        int(match.group(1)),
+        int(match.group(2)),
+        match.group(3),
+        match.group(4),
+        match.group(5),
     )
     if any(part in ("", ".", "..") for part in file.split("/")):
         return Verdict(False, "malformed playback path")

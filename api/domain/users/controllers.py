@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 from litestar import Controller, get, post
+from litestar.params import JSONBody
 
+from api.deps import App, CurrentUser
 from api.domain.users import services
 from api.domain.users.schemas import User, UserCreate, UserCreated
-from api.state import AppState
 
 
 class UserController(Controller):
@@ -12,9 +13,9 @@ class UserController(Controller):
     tags = ["users"]
 
     @post("/users", summary="Create a user and its API key (shown once)")
-    async def create_user(self, app: AppState, data: UserCreate) -> UserCreated:
+    async def create_user(self, app: App, data: JSONBody[UserCreate]) -> UserCreated:
         return await services.create_user(app, data.name)
 
     @get("/me", summary="The authenticated user")
-    async def me(self, user: User) -> User:
+    async def me(self, user: CurrentUser) -> User:
         return user

@@ -1,14 +1,13 @@
 from __future__ import annotations
 
 from litestar import Controller, delete, get, patch, post
-from litestar.params import Parameter
+from litestar.params import JSONBody
 
-from api.domain.users.schemas import User
+from api.deps import App, CurrentUser, Viewer
 from api.domain.videos import services
 from api.domain.videos.schemas import VideoCreate, VideoOut, VideoUpdate
 from api.pagination import Cursor, Page, PageLimit
 from api.params import ChannelId, VideoId
-from api.state import AppState
 
 
 class VideoController(Controller):
@@ -17,15 +16,15 @@ class VideoController(Controller):
 
     @post("/channels/{channel_id:int}/videos", summary="Create a draft video (channel owner only)")
     async def create_video(
-        self, app: AppState, user: User, channel_id: ChannelId, data: VideoCreate
+        self, app: App, user: CurrentUser, channel_id: ChannelId, data: JSONBody[VideoCreate]
     ) -> VideoOut:
         return VideoOut.of(await services.create(app, user, channel_id, data))
 
     @get("/channels/{channel_id:int}/videos", summary="A channel's videos, newest first")
     async def list_channel_videos(
         self,
-        app: AppState,
-        viewer: User | None,
+        app: App,
+        viewer: Viewer,
         channel_id: ChannelId,
         cursor: Cursor = None,
         limit: PageLimit = 20,
@@ -34,15 +33,15 @@ class VideoController(Controller):
         return Page(items=[VideoOut.of(v) for v in page.items], next_cursor=page.next_cursor)
 
     @get("/videos/{video_id:int}", summary="Get a video")
-    async def get_video(self, app: AppState, viewer: User | None, video_id: VideoId) -> VideoOut:
+    async def get_video(self, app: App, viewer: Viewer, video_id: VideoId) -> VideoOut:
         return VideoOut.of(await services.get_visible(app, video_id, viewer))
 
     @patch("/videos/{video_id:int}", summary="Update a video's metadata (owner only)")
     async def update_video(
-        self, app: AppState, user: User, video_id: VideoId, data: VideoUpdate
+        self, app: App, user: CurrentUser, video_id: VideoId, data: JSONBody[VideoUpdate]
     ) -> VideoOut:
         return VideoOut.of(await services.update(app, user, video_id, data))
 
     @delete("/videos/{video_id:int}", summary="Delete a video (owner only)")
-    async def delete_video(self, app: AppState, user: User, video_id: VideoId) -> None:
+    async def delete_video(self, app: App, user: CurrentUser, video_id: VideoId) -> None:
         await services.delete(app, user, video_id)

@@ -17,8 +17,17 @@ _COLUMNS = (
     "failure_reason, created_at, updated_at, manifest_key"
 )
 UPDATABLE = frozenset(
-    {"title", "description", "visibility", "status", "duration_ms", "failure_reason", "manifest_key",
-     "source_key", "thumbnail_key"}
+    {
+        "title",
+        "description",
+        "visibility",
+        "status",
+        "duration_ms",
+        "failure_reason",
+        "manifest_key",
+        "source_key",
+        "thumbnail_key",
+    }
 )
 
 
@@ -105,7 +114,5 @@ async def list_feed(
         f"AND status = 'ready' AND visibility = 'public' {below}"
         "ORDER BY video_id DESC LIMIT :limit"
     ).bindparams(bindparam("channel_ids", expanding=True))
-    rows = await conn.execute(
-        statement, {"channel_ids": list(channel_ids), "before": before, "limit": limit}
-    )
+    rows = await conn.execute(statement, {"channel_ids": list(channel_ids), "before": before, "limit": limit})
     return [_video(row) for row in rows]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
+from typing import cast
 
 import redis.asyncio as aioredis
 
@@ -60,6 +61,10 @@ class Buffered:
     pending: dict[str, int]  # batch id -> views of this video in that batch
 
 
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
 def field(channel_id: int, video_id: int) -> str:
     return f"{channel_id}:{video_id}"
 
@@ -90,16 +95,24 @@ class ViewBuffer:
         Batch ids are UUIDs, never reused even if Redis loses its data."""
         batch_id = uuid.uuid4().hex
         claimed = await self._claim(
-            keys=[self.live, self.live_total, self.batches, self.batch_totals,
-                  self.batch_key(batch_id), self.lease_key(batch_id)],
+            keys=[
+                self.live,
+                self.live_total,
+                self.batches,
+                self.batch_totals,
+                self.batch_key(batch_id),
+                self.lease_key(batch_id),
+            ],
             args=[batch_id, int(time.time() * 1000), owner, lease_seconds * 1000],
         )
         return batch_id if claimed else None
 
     async def pending(self) -> list[tuple[str, float]]:
         """Pending batches, oldest first, with their claim time (epoch seconds)."""
-        rows = await self.redis.zrange(self.batches, 0, -1, withscores=True)
-        return [(member.decode(), score / 1000) for member, score in rows]
+        rows = cast(
+            "list[tuple[bytes, float]]", await self.redis.zrange(self.batches, 0, -1, withscores=True)
+        )
+        return [(_text(member), float(score) / 1000) for member, score in rows]
 
     async def lease(self, batch_id: str, owner: str, lease_seconds: int) -> bool:
         return bool(await self.redis.set(self.lease_key(batch_id), owner, nx=True, px=lease_seconds * 1000))
@@ -111,7 +124,7 @@ class ViewBuffer:
         raw = await self.redis.hgetall(self.batch_key(batch_id))
         out = []
         for key, value in raw.items():
-            channel_id, _, video_id = key.decode().partition(":")
+            channel_id, _, video_id = _text(key).partition(":")
             out.append(Delta(int(channel_id), int(video_id), int(value)))
         return out
 

@@ -2,11 +2,10 @@ from __future__ import annotations
 
 from litestar import Controller, get, post
 
-from api.domain.users.schemas import User
+from api.deps import App, Viewer
 from api.domain.views import services
 from api.domain.views.schemas import ViewAccepted, ViewCount
 from api.params import VideoId
-from api.state import AppState
 
 
 class ViewController(Controller):
@@ -14,9 +13,9 @@ class ViewController(Controller):
     tags = ["views"]
 
     @post("/", status_code=202, summary="Record a view (buffered in Redis, flushed in batches)")
-    async def record_view(self, app: AppState, viewer: User | None, video_id: VideoId) -> ViewAccepted:
+    async def record_view(self, app: App, viewer: Viewer, video_id: VideoId) -> ViewAccepted:
         return await services.record(app, video_id, viewer)
 
     @get("/", summary="A video's view count: flushed + still buffered")
-    async def view_count(self, app: AppState, viewer: User | None, video_id: VideoId) -> ViewCount:
+    async def view_count(self, app: App, viewer: Viewer, video_id: VideoId) -> ViewCount:
         return await services.count(app, video_id, viewer)

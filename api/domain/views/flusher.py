@@ -14,6 +14,7 @@ same batch is settled by the flush_log primary key.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -74,9 +75,9 @@ class Flusher:
         for batch_id, _claimed_at in await self.buffer.pending():
             if await self.buffer.lease(batch_id, self.owner, self.lease_seconds):
                 report.add(await self._apply(batch_id))
-        batch_id = await self.buffer.claim(self.owner, self.lease_seconds)
-        if batch_id is not None:
-            report.add(await self._apply(batch_id))
+        claimed = await self.buffer.claim(self.owner, self.lease_seconds)
+        if claimed is not None:
+            report.add(await self._apply(claimed))
         metrics.FLUSH_DURATION.observe(time.perf_counter() - started)
         return report
 
@@ -141,7 +142,5 @@ class Flusher:
                     await self.prune()
             except Exception:  # a flusher must outlive Redis/database outages
                 log.exception("flush pass failed; retrying")
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=interval)
-            except TimeoutError:
-                pass

@@ -1,0 +1,169 @@
+"""Fixtures for the integration suite: the real app over the real MariaDB and Redis that `make test`
+starts (its database `vidstore_test` and Redis database 1), driven over ASGI by httpx in the test's own
+event loop (Litestar's AsyncTestClient runs the app on a second loop, which the pools cannot share)."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+from httpx import ASGITransport, AsyncClient, Response
+from sqlalchemy import text
+
+from api.app import create_app
+from api.domain.videos import repositories as video_repo
+from api.domain.videos import services as videos
+from api.domain.views.flusher import Flusher
+from api.settings import Settings
+from api.state import AppState
+
+logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request drowns failures
+
+TABLES = ("users", "channels", "videos", "video_views", "flush_log", "subscriptions")
+
+
+def base_settings(**changes: Any) -> Settings:
+    if not os.environ.get("VIDSTORE_DATABASE_URL", "").endswith("_test"):
+        pytest.exit("run the suite through `make test` (it points VIDSTORE_DATABASE_URL at a _test database)")
+    # Limits high enough that the suite is never throttled; tests of the limits pass their own.
+    defaults: dict[str, Any] = {"rate_limit_requests": 1_000_000, "auth_failures_per_window": 1_000_000}
+    return dataclasses.replace(Settings.from_env(), **{**defaults, **changes})
+
+
+@asynccontextmanager
+async def running(settings: Settings) -> AsyncIterator[Api]:
+    """An app with these settings, started (lifespan included) and wrapped in an `Api` helper."""
+    app = create_app(settings)
+    started, stop = asyncio.Event(), asyncio.Event()
+
+    async def serve() -> None:
+        # The lifespan is entered and left in one task (anyio's cancel scopes demand it), while
+        # pytest-asyncio may set up and tear down a fixture in different tasks.
+        async with app.lifespan():
+            started.set()
+            await stop.wait()
+
+    server = asyncio.create_task(serve())
+    await asyncio.wait([server, asyncio.create_task(started.wait())], return_when=asyncio.FIRST_COMPLETED)
+    if server.done():
+        server.result()  # startup failed: raise its error
+    # The client address the app sees; rate limits and IP-bound tokens use it.
+    transport = ASGITransport(app=app, client=("192.0.2.10", 50000))
+    try:
+        async with AsyncClient(transport=transport, base_url="http://vidstore.test") as client:
+            yield Api(client, app.state.app)
+    finally:
+        stop.set()
+        await server
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return base_settings()
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def clean_stores(settings: Settings) -> None:
+    """Start from empty tables and an empty Redis database (both belong to the test run only)."""
+    client = aioredis.Redis.from_url(settings.redis_url)
+    await client.flushdb()
+    await client.aclose()
+    state = AppState.create(settings)
+    async with state.db.primary.begin() as conn:
+        for table in TABLES:
+            await conn.execute(text(f"DELETE FROM {table}"))
+    await state.close()
+
+
+@pytest.fixture(scope="session")
+async def api(settings: Settings, clean_stores: None) -> AsyncIterator[Api]:
+    async with running(settings) as helper:
+        yield helper
+
+
+@dataclass(frozen=True)
+class Caller:
+    user_id: int
+    key: str
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.key}"}
+
+
+class Api:
+    """Thin helpers over the HTTP API so tests read as the steps a client takes."""
+
+    def __init__(self, client: AsyncClient, state: AppState) -> None:
+        self.client = client
+        self.state = state
+
+    def flusher(self, shards: tuple[str, ...] | None = None) -> Flusher:
+        settings = self.state.settings
+        return Flusher(self.state.db.primary, self.state.views, shards or settings.shards, lease_seconds=30)
+
+    async def user(self, name: str = "someone") -> Caller:
+        response = await self.client.post("/v1/users", json={"name": name})
+        assert response.status_code == 201, response.text
+        body = response.json()
+        return Caller(body["user_id"], body["api_key"])
+
+    async def channel(self, owner: Caller, title: str = "a channel") -> int:
+        response = await self.client.post("/v1/channels", json={"title": title}, headers=owner.auth)
+        assert response.status_code == 201, response.text
+        return int(response.json()["channel_id"])
+
+    async def video(
+        self,
+        owner: Caller,
+        channel_id: int,
+        *,
+        visibility: str = "public",
+        ready: bool = True,
+        title: str = "v",
+    ) -> int:
+        response = await self.client.post(
+            f"/v1/channels/{channel_id}/videos",
+            json={"title": title, "visibility": visibility},
+            headers=owner.auth,
+        )
+        assert response.status_code == 201, response.text
+        video_id = int(response.json()["video_id"])
+        if ready:
+            await self.set_status(video_id, "ready")
+        return video_id
+
+    async def set_status(self, video_id: int, status: str) -> None:
+        """What the processing worker does when a video is transcoded (not an API call)."""
+        async with self.state.db.primary.connect() as conn:
+            video = await video_repo.get(conn, video_id)
+        assert video is not None
+        fields: dict[str, Any] = {"status": status}
+        if status == "ready":
+            fields |= {"duration_ms": 61_000, "manifest_key": f"videos/{video_id}/hls/master.m3u8"}
+        await videos.set_fields(self.state, video, fields)
+
+    async def views(self, video_id: int, caller: Caller | None = None) -> dict[str, int]:
+        response = await self.client.get(
+            f"/v1/videos/{video_id}/views", headers=caller.auth if caller else {}
+        )
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    async def view(self, video_id: int) -> Response:
+        return await self.client.post(f"/v1/videos/{video_id}/views")
+
+
+def error_fields(response: Response) -> set[str]:
+    """The field names a 4xx error body points at."""
+    body = response.json()
+    assert body["status_code"] == response.status_code
+    return {str(item.get("key")) for item in body.get("extra") or []}

@@ -1,0 +1,148 @@
+"""Bad input gets a 4xx JSON error naming the problem: never a 500, never a half-written change."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from tests.conftest import Api, Caller, error_fields
+
+TOO_BIG = 2**63
+
+
+@pytest.fixture(scope="module")
+async def owner(api: Api) -> tuple[Caller, int, int]:
+    alice = await api.user()
+    channel_id = await api.channel(alice)
+    return alice, channel_id, await api.video(alice, channel_id)
+
+
+async def rows(api: Api, table: str) -> int:
+    async with api.state.db.primary.connect() as conn:
+        return int((await conn.execute(text(f"SELECT COUNT(*) FROM {table}"))).scalar_one())
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"title": ""}, "title"),
+        ({"title": "x" * 101}, "title"),
+        ({"title": 5}, "title"),
+        ({"title": None}, "title"),
+        ({"title": "ok", "description": "d" * 5001}, "description"),
+        ({"title": "ok", "visibility": "secret"}, "visibility"),
+        ({"title": "ok", "status": "ready"}, "status"),  # unknown (and not client-settable)
+        ({"title": "ok", "owner_id": 1}, "owner_id"),
+        ({}, "title"),
+    ],
+)
+async def test_bad_video_bodies_name_the_field(
+    api: Api, owner: tuple[Caller, int, int], body: dict[str, object], field: str
+) -> None:
+    alice, channel_id, _ = owner
+    before = await rows(api, "videos")
+    response = await api.client.post(f"/v1/channels/{channel_id}/videos", json=body, headers=alice.auth)
+    assert response.status_code == 400, response.text
+    assert field in response.text
+    assert await rows(api, "videos") == before
+
+
+@pytest.mark.parametrize(
+    "raw", [b"{", b"[]", b'"title"', b"{'title': 'x'}", b"\xff\xfe", b'{"title": "a", "title": }']
+)
+async def test_malformed_json_is_400(api: Api, owner: tuple[Caller, int, int], raw: bytes) -> None:
+    alice, channel_id, _ = owner
+    response = await api.client.post(
+        f"/v1/channels/{channel_id}/videos",
+        content=raw,
+        headers={**alice.auth, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["status_code"] == 400
+
+
+async def test_bad_patch_bodies(api: Api, owner: tuple[Caller, int, int]) -> None:
+    alice, channel_id, video_id = owner
+    for body, field in (({"title": ""}, "title"), ({"visibility": 1}, "visibility"), ({"nope": 1}, "nope")):
+        response = await api.client.patch(f"/v1/videos/{video_id}", json=body, headers=alice.auth)
+        assert response.status_code == 400 and field in response.text, body
+    channel = await api.client.patch(
+        f"/v1/channels/{channel_id}", json={"title": "y" * 101}, headers=alice.auth
+    )
+    assert channel.status_code == 400 and "title" in channel.text
+    assert (await api.client.get(f"/v1/videos/{video_id}")).json()["title"] == "v"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/videos/0",
+        "/v1/videos/-1",
+        f"/v1/videos/{TOO_BIG}",
+        "/v1/videos/99999999999999999999999",
+        "/v1/channels/0",
+        f"/v1/channels/{TOO_BIG}/videos",
+        f"/v1/videos/{TOO_BIG}/views",
+    ],
+)
+async def test_bad_ids_are_4xx(api: Api, path: str) -> None:
+    response = await api.client.get(path)
+    assert 400 <= response.status_code < 500, (path, response.status_code)
+    assert response.json()["status_code"] == response.status_code
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"limit": 0}, "limit"),
+        ({"limit": 101}, "limit"),
+        ({"limit": -5}, "limit"),
+        ({"limit": "ten"}, "limit"),
+        ({"cursor": "not-a-cursor"}, "cursor"),
+        ({"cursor": "djE6LTU"}, "cursor"),  # "v1:-5"
+        ({"cursor": "djE6OTk5OTk5OTk5OTk5OTk5OTk5OTk5"}, "cursor"),  # beyond BIGINT
+        ({"cursor": "x" * 65}, "cursor"),
+    ],
+)
+async def test_bad_page_parameters_name_the_field(
+    api: Api, owner: tuple[Caller, int, int], params: dict[str, object], field: str
+) -> None:
+    alice, channel_id, _ = owner
+    for url in (f"/v1/channels/{channel_id}/videos", "/v1/me/feed"):
+        response = await api.client.get(url, params=params, headers=alice.auth)
+        assert response.status_code == 400, (url, params, response.text)
+        assert field in error_fields(response) or field in response.json()["detail"]
+
+
+async def test_oversized_body_is_413_and_writes_nothing(api: Api, owner: tuple[Caller, int, int]) -> None:
+    alice, channel_id, _ = owner
+    before = await rows(api, "videos")
+    size = api.state.settings.max_body_bytes
+    response = await api.client.post(
+        f"/v1/channels/{channel_id}/videos",
+        json={"title": "t", "description": "d" * size},
+        headers=alice.auth,
+    )
+    assert response.status_code == 413
+    assert response.json()["status_code"] == 413
+    assert await rows(api, "videos") == before
+
+
+async def test_bad_playback_and_verify_input(api: Api, owner: tuple[Caller, int, int]) -> None:
+    _, _, video_id = owner
+    bad_body = await api.client.post(f"/v1/videos/{video_id}/playback", json={"bind_ip": "yes"})
+    assert bad_body.status_code == 400 and "bind_ip" in bad_body.text
+    unknown = await api.client.post(f"/v1/videos/{video_id}/playback", json={"ttl": 99999})
+    assert unknown.status_code == 400 and "ttl" in unknown.text
+    missing = await api.client.get("/v1/playback/verify", params={"path": "/videos/1/x/y"})
+    assert missing.status_code == 400 and "client_ip" in missing.text
+    long_path = await api.client.get("/v1/playback/verify", params={"path": "/" * 3000, "client_ip": "a"})
+    assert long_path.status_code == 400 and "path" in long_path.text
+
+
+async def test_user_names_are_checked(api: Api) -> None:
+    before = await rows(api, "users")
+    for body in ({"name": ""}, {"name": "n" * 101}, {"name": ["a"]}, {"nom": "a"}):
+        response = await api.client.post("/v1/users", json=body)
+        assert response.status_code == 400, body
+    assert await rows(api, "users") == before

@@ -1,0 +1,94 @@
+"""Rate limits shared through Redis, readiness with a dependency down, and the metrics endpoint."""
+
+from __future__ import annotations
+
+import socket
+
+from tests.conftest import Api, base_settings, running
+
+
+def unused_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def test_rate_limit_is_per_key_and_shared_by_workers(api: Api) -> None:
+    alice, bob = await api.user(), await api.user()
+    limited = base_settings(rate_limit_requests=4, redis_prefix="rl-test")
+    # Two app instances stand for two worker processes sharing one Redis.
+    async with running(limited) as one, running(limited) as two:
+        statuses = []
+        for worker in (one, two, one, two):
+            response = await worker.client.get("/v1/me", headers=alice.auth)
+            statuses.append(response.status_code)
+            assert response.headers["RateLimit-Limit"] == "4"
+        assert statuses == [200] * 4
+        refused = await two.client.get("/v1/me", headers=alice.auth)
+        assert refused.status_code == 429
+        assert refused.json()["status_code"] == 429
+        assert 1 <= int(refused.headers["Retry-After"]) <= limited.rate_limit_window_seconds
+        assert (await one.client.get("/v1/me", headers=bob.auth)).status_code == 200  # bob has his own budget
+        assert (await one.client.get("/health/live")).status_code == 200  # probes are never limited
+
+
+async def test_anonymous_callers_are_limited_by_address() -> None:
+    async with running(base_settings(rate_limit_requests=2, redis_prefix="rl-anon")) as app:
+        codes = [(await app.client.get("/v1/channels/1")).status_code for _ in range(3)]
+        assert codes[:2] == [404, 404] and codes[2] == 429
+
+
+async def test_failed_authentications_are_limited_per_address(api: Api) -> None:
+    alice = await api.user()
+    async with running(base_settings(auth_failures_per_window=3, redis_prefix="authfail")) as app:
+        for i in range(3):
+            bad = await app.client.get("/v1/me", headers={"Authorization": f"Bearer vs_{i + 1}_{'A' * 43}"})
+            assert bad.status_code == 401
+        blocked = await app.client.get("/v1/me", headers=alice.auth)
+        assert blocked.status_code == 429 and "Retry-After" in blocked.headers
+
+
+async def test_readiness_reports_each_dependency(api: Api) -> None:
+    ready = await api.client.get("/health/ready")
+    assert ready.status_code == 200
+    assert ready.json() == {"status": "ok", "checks": {"database": "ok", "redis": "ok"}}
+    assert (await api.client.get("/health/live")).json() == {"status": "ok"}
+
+
+async def test_redis_down_means_503_not_lost_views(api: Api) -> None:
+    alice = await api.user()
+    video_id = await api.video(alice, await api.channel(alice))
+    no_redis = base_settings(redis_url=f"redis://127.0.0.1:{unused_port()}/0")
+    async with running(no_redis) as app:
+        ready = await app.client.get("/health/ready")
+        assert ready.status_code == 503
+        assert (
+            ready.json()["checks"]["redis"].startswith("down") and ready.json()["checks"]["database"] == "ok"
+        )
+        view = await app.client.post(f"/v1/videos/{video_id}/views")
+        assert view.status_code == 503 and view.headers["Retry-After"]
+        assert "redis" in view.json()["detail"]
+        assert (await app.client.get(f"/v1/videos/{video_id}")).status_code == 200  # reads still work
+
+
+async def test_database_down_means_503(api: Api) -> None:
+    url = api.state.settings.database_url
+    dead = url.replace(url.split("@", 1)[1].split("/", 1)[0], f"127.0.0.1:{unused_port()}")
+    async with running(base_settings(database_url=dead, replica_database_url=dead)) as app:
+        ready = await app.client.get("/health/ready")
+        assert ready.status_code == 503 and ready.json()["checks"]["database"].startswith("down")
+        response = await app.client.get("/v1/channels/1")
+        assert response.status_code == 503 and response.headers["Retry-After"]
+
+
+async def test_metrics_expose_latency_by_route_and_buffered_views(api: Api) -> None:
+    alice = await api.user()
+    video_id = await api.video(alice, await api.channel(alice))
+    await api.view(video_id)
+    await api.client.get(f"/v1/videos/{video_id}")
+    text = (await api.client.get("/metrics")).text
+    assert "vidstore_http_request_duration_seconds_bucket{" in text
+    assert 'path="/v1/videos/{video_id}"' in text  # grouped by route, not by id
+    buffered = [line for line in text.splitlines() if line.startswith("vidstore_buffered_views ")]
+    assert buffered and float(buffered[0].split()[1]) >= 1
+    assert "vidstore_flush_shard_batches_total" in text

@@ -1,0 +1,115 @@
+"""View counting: 202 at once into Redis, flushed in batches with exactly-once effect."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from tests.conftest import Api
+
+
+async def db_views(api: Api, video_id: int) -> int:
+    async with api.state.db.primary.connect() as conn:
+        row = (
+            await conn.execute(text("SELECT views FROM video_views WHERE video_id = :v"), {"v": video_id})
+        ).one_or_none()
+    return int(row.views) if row else 0
+
+
+async def test_view_is_accepted_buffered_then_flushed(api: Api) -> None:
+    alice = await api.user()
+    video_id = await api.video(alice, await api.channel(alice))
+    for _ in range(3):
+        response = await api.view(video_id)
+        assert response.status_code == 202 and response.json() == {"video_id": video_id, "accepted": True}
+    assert await db_views(api, video_id) == 0  # nothing written to the database on the request path
+    assert await api.views(video_id) == {"video_id": video_id, "views": 3, "flushed": 0, "buffered": 3}
+
+    report = await api.flusher().flush_once()
+    assert report.failed == 0 and report.views >= 3
+    assert await db_views(api, video_id) == 3
+    assert await api.views(video_id) == {"video_id": video_id, "views": 3, "flushed": 3, "buffered": 0}
+
+    await api.view(video_id)
+    assert (await api.views(video_id))["views"] == 4
+
+
+async def test_views_only_for_visible_ready_videos(api: Api) -> None:
+    alice = await api.user()
+    channel_id = await api.channel(alice)
+    draft = await api.video(alice, channel_id, visibility="public", ready=False)
+    private = await api.video(alice, channel_id, visibility="private")
+    assert (await api.view(draft)).status_code == 404  # a draft is invisible to others
+    owner_view = await api.client.post(f"/v1/videos/{draft}/views", headers=alice.auth)
+    assert owner_view.status_code == 409 and "draft" in owner_view.json()["detail"]
+    assert (await api.view(private)).status_code == 404
+    assert (await api.client.post(f"/v1/videos/{private}/views", headers=alice.auth)).status_code == 202
+    assert (await api.view(424242424242)).status_code == 404
+    assert (await api.client.get(f"/v1/videos/{private}/views")).status_code == 404
+
+
+async def test_one_statement_pair_per_shard_per_batch(api: Api) -> None:
+    """Many videos on two shards: one flush_log insert and one counter upsert per shard."""
+    alice = await api.user()
+    channel_ids = [await api.channel(alice) for _ in range(6)]
+    videos = [await api.video(alice, c) for c in channel_ids for _ in range(2)]
+    flusher = api.flusher(("-80", "80-"))
+    await flusher.flush_once()  # drain what earlier tests left buffered
+    for video_id in videos:
+        for _ in range(2):
+            await api.view(video_id)
+    report = await flusher.flush_once()
+    shards_touched = report.applied
+    assert report.failed == 0 and report.rows == len(videos) and report.views == 2 * len(videos)
+    assert 1 <= shards_touched <= 2 and report.statements == 2 * shards_touched
+    for video_id in videos:
+        assert await db_views(api, video_id) == 2
+
+
+async def test_replaying_a_committed_batch_counts_nothing_twice(api: Api) -> None:
+    """A flusher that dies after the commit but before dropping the batch: the batch is applied
+    again later, and the flush_log row makes that a no-op."""
+    alice = await api.user()
+    video_id = await api.video(alice, await api.channel(alice))
+    for _ in range(5):
+        await api.view(video_id)
+    flusher = api.flusher()
+    batch_id = await api.state.views.claim("crashed-flusher", lease_seconds=30)
+    assert batch_id is not None
+    deltas = await api.state.views.deltas(batch_id)
+    await flusher._apply_shard(batch_id, deltas)  # committed ... then the process "dies"
+    await api.state.views.release(batch_id, "crashed-flusher")
+    assert await db_views(api, video_id) == 5
+    assert (await api.views(video_id))["views"] == 5  # the pending copy is not counted twice
+
+    report = await flusher.flush_once()
+    assert report.replayed == 1 and report.failed == 0 and batch_id in report.batches_done
+    assert await db_views(api, video_id) == 5
+    assert await api.state.views.pending() == []
+
+
+async def test_a_leased_batch_is_left_to_its_flusher(api: Api) -> None:
+    alice = await api.user()
+    video_id = await api.video(alice, await api.channel(alice))
+    await api.view(video_id)
+    batch_id = await api.state.views.claim("other-live-flusher", lease_seconds=30)
+    assert batch_id is not None
+    report = await api.flusher().flush_once()
+    assert batch_id not in report.batches_done and await db_views(api, video_id) == 0
+    await api.state.views.release(batch_id, "other-live-flusher")  # its lease ends (or expires)
+    assert batch_id in (await api.flusher().flush_once()).batches_done
+    assert await db_views(api, video_id) == 1
+
+
+async def test_prune_keeps_replay_records_of_pending_batches(api: Api) -> None:
+    alice = await api.user()
+    video_id = await api.video(alice, await api.channel(alice))
+    await api.view(video_id)
+    await api.flusher().flush_once()
+    async with api.state.db.primary.begin() as conn:
+        await conn.execute(text("UPDATE flush_log SET applied_at = applied_at - INTERVAL 2 DAY"))
+    assert await api.flusher().prune() >= 1
+    async with api.state.db.primary.connect() as conn:
+        old = await conn.execute(
+            text("SELECT COUNT(*) FROM flush_log WHERE applied_at < NOW() - INTERVAL 1 DAY")
+        )
+        assert old.scalar_one() == 0
