@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 STACK := stack
 
-.PHONY: install up run stop test lint flush clean
+.PHONY: install up run stop test lint flush clean vitess-up vitess-down
 
 install:
 	@bash $(STACK)/install.sh
@@ -13,11 +13,23 @@ up: install
 	@bash $(STACK)/redis-up.sh
 	@bash $(STACK)/schema-apply.sh vidstore
 
-run: up
+# `make run VITESS=1`: the same API and flusher on the local Vitess cluster instead of plain MariaDB.
+ifeq ($(VITESS),1)
+export VIDSTORE_BACKEND := vitess
+endif
+
+vitess-up: up
+	@bash $(STACK)/vitess/cluster-up.sh
+
+vitess-down:
+	@bash $(STACK)/vitess/cluster-down.sh
+
+run: up $(if $(filter 1,$(VITESS)),vitess-up)
 	@bash $(STACK)/app-run.sh
 
 stop:
 	@bash $(STACK)/app-down.sh
+	@bash $(STACK)/vitess/cluster-down.sh
 	@bash $(STACK)/redis-down.sh
 	@bash $(STACK)/mariadb-down.sh
 
@@ -29,12 +41,8 @@ lint: install
 	.venv/bin/ruff format --check api sharding loadtest tests
 	.venv/bin/mypy
 
-test: up lint
-	@bash $(STACK)/schema-apply.sh vidstore_test
-	@source $(STACK)/env.sh && \
-	  VIDSTORE_DATABASE_URL="$${VIDSTORE_DATABASE_URL%/*}/vidstore_test" \
-	  VIDSTORE_REDIS_URL="$${VIDSTORE_REDIS_URL%/*}/1" \
-	  .venv/bin/pytest $(PYTEST_ARGS)
+test: up lint vitess-up
+	@bash $(STACK)/test.sh $(PYTEST_ARGS)
 
 clean: stop
 	rm -rf .data

@@ -20,7 +20,7 @@ from api.state import AppState
 async def _flush(once: bool, metrics_port: int | None) -> None:
     settings = Settings.from_env()
     state = AppState.create(settings)
-    flusher = Flusher(state.db.primary, state.views, settings.shards, settings.flush_lease_seconds)
+    flusher = Flusher(state.db.primary, state.views, settings.flush_lease_seconds, settings.shards or None)
     try:
         if once:
             print(await flusher.flush_once())
@@ -32,7 +32,9 @@ async def _flush(once: bool, metrics_port: int | None) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         logging.getLogger("vidstore.flusher").info(
-            "flusher running every %.1fs over shards %s", settings.flush_interval_seconds, settings.shards
+            "flusher running every %.1fs over shards %s",
+            settings.flush_interval_seconds,
+            [r.name for r in await flusher.shards()],
         )
         await flusher.run(settings.flush_interval_seconds, stop)
     finally:

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy import text
+from sqlalchemy.exc import InternalError, OperationalError, ProgrammingError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+log = logging.getLogger("vidstore.db")
+T = TypeVar("T")
 
 # MySQL/MariaDB error codes the API maps to client errors.
 ER_DUP_ENTRY = 1062
@@ -21,6 +30,19 @@ class Database:
         replica = primary if replica_url == primary_url else _engine(replica_url)
         return cls(primary=primary, replica=replica)
 
+    async def read_replica(self, read: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        """Run a read on a replica. When none can serve (down, or more than the tablets'
+        unhealthy threshold behind), the primary answers: staleness stays bounded."""
+        try:
+            async with self.replica.connect() as conn:
+                return await read(conn)
+        except (OperationalError, InternalError) as exc:
+            if self.replica is self.primary:
+                raise
+            log.warning("replica read failed, reading the primary: %r", exc.orig)
+        async with self.primary.connect() as conn:
+            return await read(conn)
+
     async def dispose(self) -> None:
         await self.primary.dispose()
         if self.replica is not self.primary:
@@ -34,8 +56,8 @@ def _engine(url: str) -> AsyncEngine:
         max_overflow=20,
         pool_pre_ping=True,
         pool_recycle=1800,
-        # Every statement is its own transaction unless a repository opens one with begin().
-        isolation_level="READ COMMITTED",
+        # Isolation is the servers' setting (READ-COMMITTED, see stack/): a per-session SET would pin
+        # every vtgate session to a reserved connection, and MariaDB 10.11 has no transaction_isolation.
     )
 
 
@@ -44,3 +66,39 @@ def mysql_error_code(exc: BaseException) -> int | None:
     orig = getattr(exc, "orig", None)
     args = getattr(orig, "args", ())
     return args[0] if args and isinstance(args[0], int) else None
+
+
+async def cluster_shards(engine: AsyncEngine) -> list[str]:
+    """The shards of the engine's keyspace as vtgate serves them now (`SHOW VITESS_SHARDS`);
+    a plain MariaDB, which does not know the statement, is one shard holding the whole range."""
+    keyspace = engine.url.database
+    try:
+        async with engine.connect() as conn:
+            rows = (await conn.execute(text("SHOW VITESS_SHARDS"))).scalars().all()
+    except ProgrammingError:
+        return ["-"]
+    return [str(row).partition("/")[2] for row in rows if str(row).startswith(f"{keyspace}/")]
+
+
+@asynccontextmanager
+async def on_shard(engine: AsyncEngine, shard: str) -> AsyncIterator[AsyncConnection]:
+    """A transaction whose statements go to one shard only (vtgate's `USE keyspace:shard`).
+
+    For maintenance that names no vindex column: vtgate would fan such DML out to every shard in
+    one transaction, which SINGLE transaction mode refuses. The whole key range ("-" or "0") is a
+    plain transaction (one database)."""
+    keyspace = engine.url.database
+    targeted = shard not in ("-", "0")
+    async with engine.connect() as conn:
+        if targeted:
+            await conn.execute(text(f"USE `{keyspace}:{shard}`"))
+        try:
+            yield conn
+            await conn.commit()
+        except BaseException:
+            await conn.rollback()
+            raise
+        finally:
+            if targeted:  # the pooled connection goes back routing by vindex again
+                await conn.execute(text(f"USE `{keyspace}`"))
+                await conn.commit()

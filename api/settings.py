@@ -65,8 +65,8 @@ class Settings:
             rate_limit_window_seconds=int(env("VIDSTORE_RATE_LIMIT_WINDOW_SECONDS", "60")),
             auth_failures_per_window=int(env("VIDSTORE_AUTH_FAILURES_PER_WINDOW", "30")),
             max_body_bytes=int(env("VIDSTORE_MAX_BODY_BYTES", "65536")),
-            # Shard names of the `vidstore` keyspace; "-" is the whole key range (one database).
-            shards=tuple(s.strip() for s in env("VIDSTORE_SHARDS", "-").split(",") if s.strip()),
+            # A fixed shard map for the flusher (e.g. "-80,80-"); empty: read it from the cluster.
+            shards=tuple(s.strip() for s in env("VIDSTORE_SHARDS", "").split(",") if s.strip()),
             flush_interval_seconds=float(env("VIDSTORE_FLUSH_INTERVAL_SECONDS", "1.0")),
             flush_lease_seconds=int(env("VIDSTORE_FLUSH_LEASE_SECONDS", "30")),
             video_cache_ttl_seconds=int(env("VIDSTORE_VIDEO_CACHE_TTL_SECONDS", "30")),

@@ -16,20 +16,37 @@ MARIADB_SOCKET="$RUN/mariadb.sock"
 # Local secrets are generated once per checkout and kept under the ignored data folder;
 # production injects the same variables from its secret store.
 SECRETS="$DATA/secrets.env"
-if [ ! -f "$SECRETS" ]; then
+add_secret() {  # add_secret NAME BYTES [base64|token]: generated once, kept in the secrets file
+  grep -q "^$1=" "$SECRETS" 2>/dev/null && return 0
+  if [ "${3:-token}" = base64 ]; then
+    echo "$1=$(head -c "$2" /dev/urandom | base64 | tr -d '\n')"
+  else
+    echo "$1=$(head -c "$2" /dev/urandom | base64 | tr -d '/+=\n')"
+  fi >>"$SECRETS"
+}
+(
   umask 077
-  {
-    echo "VIDSTORE_DB_PASSWORD=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')"
-    echo "VIDSTORE_PLAYBACK_SIGNING_KEY=$(head -c 32 /dev/urandom | base64 | tr -d '\n')"
-    echo "VIDSTORE_API_KEY_PEPPER=$(head -c 32 /dev/urandom | base64 | tr -d '\n')"
-  } > "$SECRETS"
-fi
+  add_secret VIDSTORE_DB_PASSWORD 18
+  add_secret VIDSTORE_PLAYBACK_SIGNING_KEY 32 base64
+  add_secret VIDSTORE_API_KEY_PEPPER 32 base64
+  add_secret VIDSTORE_VT_REPL_PASSWORD 18
+  add_secret VIDSTORE_VT_DB_PASSWORD 18
+)
 set -a
 # shellcheck disable=SC1090
 . "$SECRETS"
 set +a
 
-export VIDSTORE_DATABASE_URL="${VIDSTORE_DATABASE_URL:-mysql+aiomysql://vidstore:${VIDSTORE_DB_PASSWORD}@127.0.0.1:${MARIADB_PORT}/vidstore}"
+# VIDSTORE_BACKEND=vitess (`make run VITESS=1`) points the app at vtgate: writes and read-your-writes
+# on the primaries, feeds on `@replica`, and the flusher's shard map; otherwise at plain MariaDB.
+VTGATE_MYSQL_PORT="${VIDSTORE_VTGATE_MYSQL_PORT:-15307}"
+if [ "${VIDSTORE_BACKEND:-mariadb}" = vitess ]; then
+  _db="mysql+aiomysql://vidstore:${VIDSTORE_DB_PASSWORD}@127.0.0.1:${VTGATE_MYSQL_PORT}"
+  export VIDSTORE_DATABASE_URL="${VIDSTORE_DATABASE_URL:-$_db/vidstore}"
+  export VIDSTORE_REPLICA_DATABASE_URL="${VIDSTORE_REPLICA_DATABASE_URL:-$_db/vidstore@replica}"
+else
+  export VIDSTORE_DATABASE_URL="${VIDSTORE_DATABASE_URL:-mysql+aiomysql://vidstore:${VIDSTORE_DB_PASSWORD}@127.0.0.1:${MARIADB_PORT}/vidstore}"
+fi
 export VIDSTORE_REDIS_URL="${VIDSTORE_REDIS_URL:-redis://127.0.0.1:${REDIS_PORT}/0}"
 export VIDSTORE_FLUSHER_METRICS_PORT="$FLUSHER_METRICS_PORT"
 

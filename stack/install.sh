@@ -7,6 +7,7 @@ command -v mariadbd >/dev/null || need+=(mariadb-server mariadb-client)
 command -v redis-server >/dev/null || need+=(redis-server redis-tools)
 command -v curl >/dev/null || need+=(curl)
 command -v jq >/dev/null || need+=(jq)  # the README walkthrough reads JSON with jq
+command -v docker-compose >/dev/null || need+=(docker-compose)  # validates docker-compose.vitess.yml
 if [ ${#need[@]} -gt 0 ]; then
   echo ">> apt-get install ${need[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo

@@ -15,7 +15,7 @@ fi
 mariadbd --no-defaults --datadir="$DIR" --user="$(id -un)" \
   --bind-address=127.0.0.1 --port="$MARIADB_PORT" --socket="$MARIADB_SOCKET" --pid-file="$PID" \
   --character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci \
-  --innodb-buffer-pool-size=256M --innodb-flush-log-at-trx-commit=1 \
+  --innodb-buffer-pool-size=256M --transaction-isolation=READ-COMMITTED --innodb-flush-log-at-trx-commit=1 \
   --max-connections=500 --log-error="$LOG" >/dev/null 2>&1 &
 wait_for 60 "mariadb" "$LOG" mariadb --no-defaults --socket="$MARIADB_SOCKET" -uroot -e "select 1"
 # The application's account: password from the local secrets file, loopback only.

@@ -1,5 +1,7 @@
 # Pinned versions of what the stack builds from source, and where builds are cached (outside the repo,
 # shared by every clone on the machine). Sourced by the build scripts.
 VITESS_VERSION="v0.24.3"  # Vitess 24.0.3; v0.24.4 is refused by the Go module proxy here
-VIDSTORE_CACHE="${VIDSTORE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vidstore}"
+# As root the cache is system-wide, where the unprivileged Vitess user can read the binaries.
+if [ "$(id -u)" -eq 0 ]; then _cache=/var/cache/vidstore; else _cache="${XDG_CACHE_HOME:-$HOME/.cache}/vidstore"; fi
+VIDSTORE_CACHE="${VIDSTORE_CACHE:-$_cache}"
 VITESS_BIN="$VIDSTORE_CACHE/vitess-$VITESS_VERSION/bin"

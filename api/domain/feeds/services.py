@@ -31,6 +31,5 @@ async def home_feed(state: AppState, user: User, cursor: str | None, limit: int)
     own writes), the videos from a replica (bounded staleness, see README)."""
     before = decode_cursor(cursor)
     channel_ids = await subscriptions(state, user)
-    async with state.db.replica.connect() as conn:
-        items = await videos.list_feed(conn, channel_ids, before, limit + 1)
+    items = await state.db.read_replica(lambda conn: videos.list_feed(conn, channel_ids, before, limit + 1))
     return page_of(items, limit, key=lambda v: v.video_id)

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar.exceptions import NotFoundException, PermissionDeniedException
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from api.domain.channels import services as channels
 from api.domain.users.schemas import User
@@ -21,8 +22,7 @@ def _not_found(video_id: int) -> NotFoundException:
 async def find(state: AppState, video_id: int, viewer: User | None) -> Video | None:
     """Read from a replica; an authenticated caller who may own the video re-reads the primary,
     so owners always see their own writes."""
-    async with state.db.replica.connect() as conn:
-        video = await repo.get(conn, video_id)
+    video = await state.db.read_replica(lambda conn: repo.get(conn, video_id))
     stale_possible = state.db.replica is not state.db.primary
     if stale_possible and viewer is not None and (video is None or video.owner_id == viewer.user_id):
         async with state.db.primary.connect() as conn:
@@ -91,7 +91,13 @@ async def list_channel(
     before = decode_cursor(cursor)
     channel = await channels.get(state, channel_id)
     is_owner = viewer is not None and viewer.user_id == channel.owner_id
-    engine = state.db.primary if is_owner else state.db.replica
-    async with engine.connect() as conn:
-        videos = await repo.list_channel(conn, channel_id, before, limit + 1, public_only=not is_owner)
+
+    async def read(conn: AsyncConnection) -> list[Video]:
+        return await repo.list_channel(conn, channel_id, before, limit + 1, public_only=not is_owner)
+
+    if is_owner:
+        async with state.db.primary.connect() as conn:
+            videos = await read(conn)
+    else:
+        videos = await state.db.read_replica(read)
     return page_of(videos, limit, key=lambda v: v.video_id)

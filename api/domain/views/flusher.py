@@ -27,10 +27,10 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api import metrics
-from api.db import ER_DUP_ENTRY, mysql_error_code
+from api.db import ER_DUP_ENTRY, cluster_shards, mysql_error_code, on_shard
 from api.domain.views import repositories as repo
 from api.domain.views.buffer import Delta, ViewBuffer
-from sharding import group_by_shard, validate_shards
+from sharding import KeyRange, group_by_shard, validate_shards
 
 log = logging.getLogger("vidstore.flusher")
 
@@ -60,33 +60,43 @@ class FlushReport:
 
 class Flusher:
     def __init__(
-        self, engine: AsyncEngine, buffer: ViewBuffer, shards: Sequence[str], lease_seconds: int
+        self,
+        engine: AsyncEngine,
+        buffer: ViewBuffer,
+        lease_seconds: int,
+        shards: Sequence[str] | None = None,
     ) -> None:
+        """`shards`: a fixed shard map; by default it is read from the cluster on every pass, so a
+        reshard is followed (a batch grouped by a stale map is refused by vtgate and retried)."""
         self.engine = engine
         self.buffer = buffer
-        self.shards = validate_shards(shards)
+        self.fixed_shards = validate_shards(shards) if shards else None
         self.lease_seconds = lease_seconds
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+
+    async def shards(self) -> list[KeyRange]:
+        return self.fixed_shards or validate_shards(await cluster_shards(self.engine))
 
     async def flush_once(self) -> FlushReport:
         """Retry pending batches no live flusher holds, then claim and apply the live counters."""
         report = FlushReport()
         started = time.perf_counter()
+        shards = await self.shards()
         for batch_id, _claimed_at in await self.buffer.pending():
             if await self.buffer.lease(batch_id, self.owner, self.lease_seconds):
-                report.add(await self._apply(batch_id))
+                report.add(await self._apply(batch_id, shards))
         claimed = await self.buffer.claim(self.owner, self.lease_seconds)
         if claimed is not None:
-            report.add(await self._apply(claimed))
+            report.add(await self._apply(claimed, shards))
         metrics.FLUSH_DURATION.observe(time.perf_counter() - started)
         return report
 
-    async def _apply(self, batch_id: str) -> FlushReport:
+    async def _apply(self, batch_id: str, shards: Sequence[KeyRange]) -> FlushReport:
         """Apply one leased batch shard by shard; drop it only if every shard has it."""
         report = FlushReport()
         try:
             deltas = await self.buffer.deltas(batch_id)
-            groups = group_by_shard(deltas, lambda d: d.channel_id, self.shards)
+            groups = group_by_shard(deltas, lambda d: d.channel_id, shards)
             for shard, shard_deltas in sorted(groups.items()):
                 try:
                     report.add(await self._apply_shard(batch_id, shard_deltas))
@@ -126,8 +136,11 @@ class Flusher:
         pending = await self.buffer.pending()
         if pending:
             cutoff = min(cutoff, datetime.fromtimestamp(pending[0][1], UTC) - timedelta(minutes=5))
-        async with self.engine.begin() as conn:
-            return await repo.prune_log(conn, cutoff)
+        removed = 0
+        for shard in await self.shards():
+            async with on_shard(self.engine, shard.name) as conn:
+                removed += await repo.prune_log(conn, cutoff)
+        return removed
 
     async def run(self, interval: float, stop: asyncio.Event, prune_every: float = 60.0) -> None:
         """Flush every `interval` seconds until `stop` is set; errors are logged and retried."""

@@ -1,0 +1,10 @@
+# The API and flusher image used by docker-compose.vitess.yml.
+FROM python:3.11-slim
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY api api
+COPY sharding sharding
+COPY loadtest loadtest
+RUN pip install --no-cache-dir .
+USER nobody
+CMD ["uvicorn", "api.app:create_app", "--factory", "--host", "0.0.0.0", "--port", "8080"]

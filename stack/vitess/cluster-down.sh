@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Stops the Vitess cluster (data stays under .data/vitess; `make clean` removes it).
+source "$(dirname "$0")/env.sh"
+[ -d "$VT_DATA/run" ] || exit 0
+stop_pidfile "$VT_DATA/run/vtgate.pid" vtgate
+for t in "${TABLETS[@]}"; do
+  read -r uid _ <<<"$t"
+  stop_pidfile "$VT_DATA/run/vttablet-$uid.pid" "vttablet $uid" &
+done
+wait
+for t in "${TABLETS[@]}"; do
+  read -r uid _ <<<"$t"
+  stop_pidfile "$(mysql_dir "$uid")/mysql.pid" "mariadb $uid" &
+done
+wait
+stop_pidfile "$VT_DATA/run/vtctld.pid" vtctld
+stop_pidfile "$VT_DATA/run/etcd.pid" etcd
