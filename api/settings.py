@@ -46,6 +46,7 @@ class Settings:
     flush_interval_seconds: float
     flush_lease_seconds: int
     video_cache_ttl_seconds: int
+    view_dedupe_seconds: int
     redis_prefix: str
 
     @classmethod
@@ -70,5 +71,7 @@ class Settings:
             flush_interval_seconds=float(env("VIDSTORE_FLUSH_INTERVAL_SECONDS", "1.0")),
             flush_lease_seconds=int(env("VIDSTORE_FLUSH_LEASE_SECONDS", "30")),
             video_cache_ttl_seconds=int(env("VIDSTORE_VIDEO_CACHE_TTL_SECONDS", "30")),
+            # A viewer's repeated views of one video within this many seconds count once (0: all count).
+            view_dedupe_seconds=int(env("VIDSTORE_VIEW_DEDUPE_SECONDS", "30")),
             redis_prefix=env("VIDSTORE_REDIS_PREFIX", "vidstore"),
         )

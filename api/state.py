@@ -33,7 +33,7 @@ class AppState:
             redis=client,
             rate_window=FixedWindow(client, f"{prefix}:rl", settings.rate_limit_window_seconds),
             auth_failures=FixedWindow(client, f"{prefix}:authfail", settings.rate_limit_window_seconds),
-            views=ViewBuffer(client, prefix),
+            views=ViewBuffer(client, prefix, settings.view_dedupe_seconds),
         )
 
     async def close(self) -> None:

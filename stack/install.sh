@@ -24,4 +24,14 @@ if [ ! -f "$stamp" ]; then
   rm -f "$VENV"/.installed-*
   touch "$stamp"
 fi
+# promtool (validates ops/prometheus/): taken out of Debian's prometheus package into the cache, so
+# no Prometheus service gets installed or started.
+source "$ROOT/stack/versions.sh"
+if [ ! -x "$PROMTOOL" ]; then
+  echo ">> promtool from Debian's prometheus package"
+  tmp=$(mktemp -d)
+  (cd "$tmp" && apt-get download -qq prometheus 2>/dev/null && dpkg-deb -x prometheus_*.deb x)
+  mkdir -p "$(dirname "$PROMTOOL")" && mv "$tmp/x/usr/bin/promtool" "$PROMTOOL"
+  rm -rf "$tmp"
+fi
 echo ">> installed: $(mariadbd --version | cut -d' ' -f2-4), $(redis-server --version | cut -d' ' -f3), $("$VENV/bin/python" --version)"

@@ -5,3 +5,4 @@ VITESS_VERSION="v0.24.3"  # Vitess 24.0.3; v0.24.4 is refused by the Go module p
 if [ "$(id -u)" -eq 0 ]; then _cache=/var/cache/vidstore; else _cache="${XDG_CACHE_HOME:-$HOME/.cache}/vidstore"; fi
 VIDSTORE_CACHE="${VIDSTORE_CACHE:-$_cache}"
 VITESS_BIN="$VIDSTORE_CACHE/vitess-$VITESS_VERSION/bin"
+PROMTOOL="$VIDSTORE_CACHE/bin/promtool"

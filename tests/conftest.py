@@ -12,6 +12,7 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pymysql
@@ -33,7 +34,12 @@ def base_settings(**changes: Any) -> Settings:
     if os.environ.get("VIDSTORE_TEST") != "1":
         pytest.exit("run the suite through `make test` (it points the app at the test databases)")
     # Limits high enough that the suite is never throttled; tests of the limits pass their own.
-    defaults: dict[str, Any] = {"rate_limit_requests": 1_000_000, "auth_failures_per_window": 1_000_000}
+    # No view dedupe either (tests record several views from one client); its own test turns it on.
+    defaults: dict[str, Any] = {
+        "rate_limit_requests": 1_000_000,
+        "auth_failures_per_window": 1_000_000,
+        "view_dedupe_seconds": 0,
+    }
     return dataclasses.replace(Settings.from_env(), **{**defaults, **changes})
 
 
@@ -187,3 +193,22 @@ def error_fields(response: Response) -> set[str]:
     body = response.json()
     assert body["status_code"] == response.status_code
     return {str(item.get("key")) for item in body.get("extra") or []}
+
+
+FIGURES: list[str] = []
+
+
+def report(line: str) -> None:
+    """A measured figure, printed in the summary of every run (and kept in .data/reports/)."""
+    FIGURES.append(f"[{BACKEND}] {line}")
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if not FIGURES:
+        return
+    terminalreporter.section("vidstore figures")
+    for line in FIGURES:
+        terminalreporter.write_line(line)
+    reports = Path(__file__).resolve().parent.parent / ".data" / "reports"
+    reports.mkdir(parents=True, exist_ok=True)
+    (reports / f"figures-{BACKEND}.txt").write_text("\n".join(FIGURES) + "\n")

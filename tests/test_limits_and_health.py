@@ -69,6 +69,16 @@ async def test_redis_down_means_503_not_lost_views(api: Api) -> None:
         assert view.status_code == 503 and view.headers["Retry-After"]
         assert "redis" in view.json()["detail"]
         assert (await app.client.get(f"/v1/videos/{video_id}")).status_code == 200  # reads still work
+        counts = await app.client.get(f"/v1/videos/{video_id}/views")
+        assert counts.status_code == 200
+        assert counts.json() | {"video_id": 0} == {
+            "video_id": 0,
+            "views": 0,
+            "flushed": 0,
+            "buffered": None,
+            "unique_viewers_today": None,
+            "complete": False,
+        }
 
 
 async def test_database_down_means_503(api: Api) -> None:

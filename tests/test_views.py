@@ -20,14 +20,17 @@ async def test_view_is_accepted_buffered_then_flushed(api: Api) -> None:
     video_id = await api.video(alice, await api.channel(alice))
     for _ in range(3):
         response = await api.view(video_id)
-        assert response.status_code == 202 and response.json() == {"video_id": video_id, "accepted": True}
+        assert response.status_code == 202
+        assert response.json() == {"video_id": video_id, "accepted": True, "counted": True}
     assert await db_views(api, video_id) == 0  # nothing written to the database on the request path
-    assert await api.views(video_id) == {"video_id": video_id, "views": 3, "flushed": 0, "buffered": 3}
+    counts = await api.views(video_id)
+    assert (counts["views"], counts["flushed"], counts["buffered"]) == (3, 0, 3)
 
     report = await api.flusher().flush_once()
     assert report.failed == 0 and report.views >= 3
     assert await db_views(api, video_id) == 3
-    assert await api.views(video_id) == {"video_id": video_id, "views": 3, "flushed": 3, "buffered": 0}
+    counts = await api.views(video_id)
+    assert (counts["views"], counts["flushed"], counts["buffered"]) == (3, 3, 0)
 
     await api.view(video_id)
     assert (await api.views(video_id))["views"] == 4
@@ -117,3 +120,53 @@ async def test_prune_forgets_old_replay_records(api: Api) -> None:
     async with api.state.db.primary.connect() as conn:
         left = await conn.execute(text("SELECT COUNT(*) FROM flush_log WHERE channel_id = :c"), params)
         assert left.scalar_one() == 0
+
+
+async def test_a_viewers_repeats_within_the_window_count_once() -> None:
+    from tests.conftest import base_settings, running
+
+    async with running(base_settings(view_dedupe_seconds=60, redis_prefix="dedupe")) as app:
+        alice, bob = await app.user(), await app.user()
+        video_id = await app.video(alice, await app.channel(alice))
+        url = f"/v1/videos/{video_id}/views"
+        anonymous = [(await app.client.post(url)).json()["counted"] for _ in range(3)]
+        assert anonymous == [True, False, False]
+        other_device = await app.client.post(url, headers={"User-Agent": "tv-app/2.1"})
+        assert other_device.json()["counted"] is True
+        assert [(await app.client.post(url, headers=bob.auth)).json()["counted"] for _ in range(2)] == [
+            True,
+            False,
+        ]
+        counts = await app.views(video_id)
+        assert counts["views"] == 3 and counts["unique_viewers_today"] == 3
+        ttl = await app.state.redis.ttl(f"dedupe:views:seen:{video_id}:u{bob.user_id}")
+        assert 55 <= ttl <= 60  # the window: bob's next view after it counts again
+
+
+async def test_unique_viewers_are_estimated_with_hyperloglog(api: Api) -> None:
+    alice = await api.user()
+    video_id = await api.video(alice, await api.channel(alice))
+    for i in range(300):
+        for _ in range(2):  # every viewer twice: views double, unique viewers do not
+            await api.client.post(f"/v1/videos/{video_id}/views", headers={"User-Agent": f"device-{i}"})
+    counts = await api.views(video_id)
+    assert counts["views"] == 600
+    assert abs(counts["unique_viewers_today"] - 300) <= 300 * 0.03  # HLL standard error is 0.81%
+
+
+async def test_flush_lag_is_the_age_of_the_oldest_unflushed_view(api: Api) -> None:
+    from api import metrics
+    from api.domain.views.flusher import refresh_gauges
+
+    alice = await api.user()
+    video_id = await api.video(alice, await api.channel(alice))
+    await api.flusher().flush_once()
+    await refresh_gauges(api.state.views)
+    assert metrics.FLUSH_LAG._value.get() == 0
+    await api.view(video_id)
+    await api.state.views.claim("slow-flusher", lease_seconds=30)  # pending, not yet applied
+    await api.view(video_id)
+    views, batches, oldest = await api.state.views.totals()
+    assert views >= 2 and batches >= 1 and oldest is not None
+    await refresh_gauges(api.state.views)
+    assert metrics.FLUSH_LAG._value.get() > 0

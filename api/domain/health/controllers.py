@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from typing import Any
 
 from litestar import Controller, MediaType, Response, get
@@ -10,8 +9,8 @@ from litestar.plugins.prometheus import PrometheusController
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from sqlalchemy import text
 
-from api import metrics
 from api.deps import App
+from api.domain.views.flusher import refresh_gauges
 
 log = logging.getLogger("vidstore.health")
 
@@ -56,10 +55,7 @@ class MetricsController(PrometheusController):
     @get(include_in_schema=False)
     async def get(self, app: App) -> Response[bytes]:  # type: ignore[override]
         try:
-            views, batches, oldest = await app.views.totals()
-            metrics.BUFFERED_VIEWS.set(views)
-            metrics.PENDING_BATCHES.set(batches)
-            metrics.FLUSH_LAG.set(time.time() - oldest if oldest else 0)
+            await refresh_gauges(app.views)
         except Exception as exc:  # metrics must render even with Redis down
             log.warning("view buffer gauges not refreshed: %r", exc)
         return Response(generate_latest(REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -3,10 +3,14 @@
 Keys (P = prefix):
   P:views:live           hash  "<channel_id>:<video_id>" -> views not yet claimed by a flusher
   P:views:live_total     int   sum of the live hash (for the buffered-views gauge)
+  P:views:live_since     int   when the oldest live view arrived (ms), for the flush-lag gauge
   P:views:batch:<id>     hash  a claimed batch, same fields; exists until every shard committed it
   P:views:batches        zset  pending batch id -> claim time (ms)
   P:views:batch_totals   hash  batch id -> views in it
+  P:views:batch_since    hash  batch id -> when its oldest view arrived (ms)
   P:views:lease:<id>     str   which flusher works on a batch, expiring so a dead one's work is retried
+  P:views:seen:<video>:<viewer>  a viewer's recent view of a video (expires after the dedupe window)
+  P:views:uv:<video>:<day>       HyperLogLog of the video's viewers that UTC day
 """
 
 from __future__ import annotations
@@ -18,9 +22,17 @@ from typing import cast
 
 import redis.asyncio as aioredis
 
+# A viewer's repeat within the dedupe window is not counted; every view joins the day's HyperLogLog.
 _RECORD = """
+redis.call('PFADD', KEYS[5], ARGV[3])
+redis.call('EXPIRE', KEYS[5], ARGV[4])
+if tonumber(ARGV[2]) > 0 and not redis.call('SET', KEYS[4], '1', 'NX', 'EX', ARGV[2]) then
+  return 0
+end
 redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
-return redis.call('INCR', KEYS[2])
+redis.call('INCR', KEYS[2])
+redis.call('SET', KEYS[3], ARGV[5], 'NX')
+return 1
 """
 
 # Live counters become a pending batch in one step: RENAME is atomic, and new views start a new hash.
@@ -28,8 +40,10 @@ _CLAIM = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('RENAME', KEYS[1], KEYS[5])
 local total = redis.call('GET', KEYS[2]) or '0'
-redis.call('DEL', KEYS[2])
+local since = redis.call('GET', KEYS[7]) or ARGV[2]
+redis.call('DEL', KEYS[2], KEYS[7])
 redis.call('HSET', KEYS[4], ARGV[1], total)
+redis.call('HSET', KEYS[8], ARGV[1], since)
 redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
 redis.call('SET', KEYS[6], ARGV[3], 'PX', ARGV[4])
 return 1
@@ -39,6 +53,7 @@ _DROP = """
 redis.call('DEL', KEYS[1], KEYS[4])
 redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('HDEL', KEYS[3], ARGV[1])
+redis.call('HDEL', KEYS[5], ARGV[1])
 return 1
 """
 
@@ -70,12 +85,15 @@ def field(channel_id: int, video_id: int) -> str:
 
 
 class ViewBuffer:
-    def __init__(self, client: aioredis.Redis, prefix: str) -> None:
+    def __init__(self, client: aioredis.Redis, prefix: str, dedupe_seconds: int = 0) -> None:
         self.redis = client
+        self.dedupe_seconds = dedupe_seconds
         p = f"{prefix}:views"
-        self.live, self.live_total = f"{p}:live", f"{p}:live_total"
+        self.live, self.live_total, self.live_since = f"{p}:live", f"{p}:live_total", f"{p}:live_since"
         self.batches, self.batch_totals = f"{p}:batches", f"{p}:batch_totals"
+        self.batch_since = f"{p}:batch_since"
         self._batch, self._lease = f"{p}:batch:", f"{p}:lease:"
+        self._seen, self._uv = f"{p}:seen:", f"{p}:uv:"
         self._record = client.register_script(_RECORD)
         self._claim = client.register_script(_CLAIM)
         self._drop = client.register_script(_DROP)
@@ -87,8 +105,29 @@ class ViewBuffer:
     def lease_key(self, batch_id: str) -> str:
         return self._lease + batch_id
 
-    async def record(self, channel_id: int, video_id: int) -> None:
-        await self._record(keys=[self.live, self.live_total], args=[field(channel_id, video_id)])
+    def unique_key(self, video_id: int, day: str) -> str:
+        return f"{self._uv}{video_id}:{day}"
+
+    async def record(self, channel_id: int, video_id: int, viewer: str) -> bool:
+        """Count one view unless this viewer's last one of this video is within the dedupe window;
+        True when counted. `viewer` is an opaque identity (a user id, or a digest of an address)."""
+        now = time.time()
+        day = time.strftime("%Y%m%d", time.gmtime(now))
+        counted = await self._record(
+            keys=[
+                self.live,
+                self.live_total,
+                self.live_since,
+                f"{self._seen}{video_id}:{viewer}",
+                self.unique_key(video_id, day),
+            ],
+            args=[field(channel_id, video_id), self.dedupe_seconds, viewer, 2 * 86_400, int(now * 1000)],
+        )
+        return bool(counted)
+
+    async def unique_viewers_today(self, video_id: int) -> int:
+        day = time.strftime("%Y%m%d", time.gmtime())
+        return int(await self.redis.pfcount(self.unique_key(video_id, day)))
 
     async def claim(self, owner: str, lease_seconds: int) -> str | None:
         """Move the live counters into a new pending batch, leased to `owner`; None when empty.
@@ -102,6 +141,8 @@ class ViewBuffer:
                 self.batch_totals,
                 self.batch_key(batch_id),
                 self.lease_key(batch_id),
+                self.live_since,
+                self.batch_since,
             ],
             args=[batch_id, int(time.time() * 1000), owner, lease_seconds * 1000],
         )
@@ -131,7 +172,13 @@ class ViewBuffer:
     async def drop(self, batch_id: str) -> None:
         """Forget a batch every shard has committed."""
         await self._drop(
-            keys=[self.batch_key(batch_id), self.batches, self.batch_totals, self.lease_key(batch_id)],
+            keys=[
+                self.batch_key(batch_id),
+                self.batches,
+                self.batch_totals,
+                self.lease_key(batch_id),
+                self.batch_since,
+            ],
             args=[batch_id],
         )
 
@@ -148,11 +195,13 @@ class ViewBuffer:
         return Buffered(live=int(values[0] or 0), pending=pending)
 
     async def totals(self) -> tuple[int, int, float | None]:
-        """(views buffered in all, pending batches, claim time of the oldest pending batch)."""
+        """(views buffered in all, pending batches, arrival time of the oldest unflushed view)."""
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.get(self.live_total)
             pipe.hvals(self.batch_totals)
-            pipe.zrange(self.batches, 0, 0, withscores=True)
-            live, batch_totals, oldest = await pipe.execute()
+            pipe.get(self.live_since)
+            pipe.hvals(self.batch_since)
+            live, batch_totals, live_since, batch_since = await pipe.execute()
         views = int(live or 0) + sum(int(v) for v in batch_totals)
-        return views, len(batch_totals), (oldest[0][1] / 1000 if oldest else None)
+        arrivals = [int(v) for v in batch_since] + ([int(live_since)] if live_since else [])
+        return views, len(batch_totals), (min(arrivals) / 1000 if arrivals else None)

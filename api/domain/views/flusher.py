@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api import metrics
 from api.db import ER_DUP_ENTRY, cluster_shards, mysql_error_code, on_shard
+from api.domain.views import faults
 from api.domain.views import repositories as repo
 from api.domain.views.buffer import Delta, ViewBuffer
 from sharding import KeyRange, group_by_shard, validate_shards
@@ -56,6 +57,14 @@ class FlushReport:
         self.rows += other.rows
         self.statements += other.statements
         self.batches_done += other.batches_done
+
+
+async def refresh_gauges(buffer: ViewBuffer) -> None:
+    """The buffer gauges, read from Redis (by the flusher each pass, by the API at each scrape)."""
+    views, batches, oldest = await buffer.totals()
+    metrics.BUFFERED_VIEWS.set(views)
+    metrics.PENDING_BATCHES.set(batches)
+    metrics.FLUSH_LAG.set(max(0.0, time.time() - oldest) if oldest else 0)
 
 
 class Flusher:
@@ -87,6 +96,7 @@ class Flusher:
                 report.add(await self._apply(batch_id, shards))
         claimed = await self.buffer.claim(self.owner, self.lease_seconds)
         if claimed is not None:
+            await faults.point("claimed")
             report.add(await self._apply(claimed, shards))
         metrics.FLUSH_DURATION.observe(time.perf_counter() - started)
         return report
@@ -96,6 +106,8 @@ class Flusher:
         report = FlushReport()
         try:
             deltas = await self.buffer.deltas(batch_id)
+            metrics.BATCH_VIEWS.observe(sum(d.views for d in deltas))
+            metrics.BATCH_ROWS.observe(len(deltas))
             groups = group_by_shard(deltas, lambda d: d.channel_id, shards)
             for shard, shard_deltas in sorted(groups.items()):
                 try:
@@ -106,7 +118,9 @@ class Flusher:
                     metrics.FLUSH_BATCHES.labels(result="failed").inc()
                     log.warning("batch %s shard %s failed, will retry: %r", batch_id, shard, exc)
             if report.failed == 0:
+                await faults.point("before_drop")
                 await self.buffer.drop(batch_id)
+                await faults.point("dropped")
                 report.batches_done.append(batch_id)
         finally:
             await self.buffer.release(batch_id, self.owner)
@@ -118,6 +132,8 @@ class Flusher:
             async with self.engine.begin() as conn:
                 statements = await repo.log_batch(conn, batch_id, channel_ids, datetime.now(UTC))
                 statements += await repo.add_views(conn, deltas)
+                await faults.point("before_commit", conn)
+            await faults.point("after_commit")
         except IntegrityError as exc:
             if mysql_error_code(exc) != ER_DUP_ENTRY:
                 raise
@@ -148,6 +164,7 @@ class Flusher:
         while not stop.is_set():
             try:
                 report = await self.flush_once()
+                await refresh_gauges(self.buffer)
                 if report.views or report.failed or report.replayed:
                     log.info("flushed %s", report)
                 if time.monotonic() >= next_prune:
