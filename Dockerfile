@@ -1,6 +1,7 @@
 # The API and flusher image used by docker-compose.vitess.yml.
 FROM python:3.11-slim
 WORKDIR /app
+RUN apt-get update && apt-get install -y --no-install-recommends ffmpeg && rm -rf /var/lib/apt/lists/*
 COPY pyproject.toml README.md ./
 COPY api api
 COPY sharding sharding

@@ -11,6 +11,7 @@ install:
 up: install
 	@bash $(STACK)/mariadb-up.sh
 	@bash $(STACK)/redis-up.sh
+	@bash $(STACK)/storage-up.sh
 	@bash $(STACK)/schema-apply.sh vidstore
 
 # `make run VITESS=1`: the same API and flusher on the local Vitess cluster instead of plain MariaDB.
@@ -30,6 +31,7 @@ run: up $(if $(filter 1,$(VITESS)),vitess-up)
 stop:
 	@bash $(STACK)/app-down.sh
 	@bash $(STACK)/vitess/cluster-down.sh
+	@bash $(STACK)/storage-down.sh
 	@bash $(STACK)/redis-down.sh
 	@bash $(STACK)/mariadb-down.sh
 

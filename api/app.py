@@ -16,6 +16,7 @@ from api.domain.channels.controllers import ChannelController
 from api.domain.feeds.controllers import FeedController
 from api.domain.health.controllers import HealthController, MetricsController
 from api.domain.playback.controllers import PlaybackController
+from api.domain.uploads.controllers import UploadController
 from api.domain.users.controllers import UserController
 from api.domain.videos.controllers import VideoController
 from api.domain.views.controllers import ViewController
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             UserController,
             ChannelController,
             VideoController,
+            UploadController,
             FeedController,
             ViewController,
             PlaybackController,

@@ -1,5 +1,6 @@
-"""Command line: `vidstore flush [--once]` runs the view flusher; `vidstore video-status` is the
-operator's (and, until the processing worker exists, the walkthrough's) way to move a video along."""
+"""Command line: `vidstore flush [--once]` (the view flusher), `vidstore worker` (processing jobs),
+`vidstore sweep` (orphaned blobs), `vidstore storage-init` (bucket and queue), and
+`vidstore video-status` (an operator's way to move a video along by hand)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,24 @@ import signal
 
 from prometheus_client import start_http_server
 
+from api.domain.processing.sweeper import sweep
+from api.domain.processing.worker import Worker
 from api.domain.videos import repositories as video_repo
 from api.domain.videos import services as videos
 from api.domain.views.flusher import Flusher
 from api.settings import Settings
 from api.state import AppState
+
+
+def _service(metrics_port: int | None) -> asyncio.Event:
+    """For a long-running process: serve its metrics, and stop gracefully on SIGINT/SIGTERM."""
+    if metrics_port:
+        start_http_server(metrics_port, addr="127.0.0.1")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
 
 
 async def _flush(once: bool, metrics_port: int | None) -> None:
@@ -25,12 +39,7 @@ async def _flush(once: bool, metrics_port: int | None) -> None:
         if once:
             print(await flusher.flush_once())
             return
-        if metrics_port:
-            start_http_server(metrics_port, addr="127.0.0.1")
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
+        stop = _service(metrics_port)
         logging.getLogger("vidstore.flusher").info(
             "flusher running every %.1fs over shards %s",
             settings.flush_interval_seconds,
@@ -62,6 +71,35 @@ async def _video_status(
         await state.close()
 
 
+async def _worker(metrics_port: int | None) -> None:
+    state = AppState.create(Settings.from_env())
+    try:
+        stop = _service(metrics_port)
+        logging.getLogger("vidstore.worker").info("worker consuming %s", state.jobs.stream)
+        await Worker(state).run(stop)
+    finally:
+        await state.close()
+
+
+async def _sweep(grace_seconds: float) -> None:
+    state = AppState.create(Settings.from_env())
+    try:
+        removed = await sweep(state, grace_seconds)
+        print(f"swept the blobs of {len(removed)} deleted videos: {removed}")
+    finally:
+        await state.close()
+
+
+async def _storage_init() -> None:
+    state = AppState.create(Settings.from_env())
+    try:
+        await asyncio.to_thread(state.store.ensure_bucket)
+        await state.jobs.ensure_group()
+        print(f"bucket {state.store.bucket} and job queue ready")
+    finally:
+        await state.close()
+
+
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     parser = argparse.ArgumentParser(prog="vidstore")
@@ -75,9 +113,20 @@ def main() -> None:
     status.add_argument("--duration-ms", type=int, default=None)
     status.add_argument("--manifest-key", default=None)
     status.add_argument("--reason", default=None)
+    worker = sub.add_parser("worker", help="process uploads and deletions from the job queue")
+    worker.add_argument("--metrics-port", type=int, default=None, help="serve Prometheus metrics here")
+    sweeper = sub.add_parser("sweep", help="remove blobs of videos that no longer exist")
+    sweeper.add_argument("--grace-seconds", type=float, default=3600)
+    sub.add_parser("storage-init", help="create the bucket and the job queue's consumer group")
     args = parser.parse_args()
     if args.command == "flush":
         asyncio.run(_flush(args.once, args.metrics_port))
+    elif args.command == "worker":
+        asyncio.run(_worker(args.metrics_port))
+    elif args.command == "sweep":
+        asyncio.run(_sweep(args.grace_seconds))
+    elif args.command == "storage-init":
+        asyncio.run(_storage_init())
     else:
         asyncio.run(
             _video_status(args.video_id, args.status, args.duration_ms, args.manifest_key, args.reason)

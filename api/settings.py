@@ -47,6 +47,17 @@ class Settings:
     flush_lease_seconds: int
     video_cache_ttl_seconds: int
     view_dedupe_seconds: int
+    s3_endpoint: str
+    s3_access_key: str
+    s3_secret_key: str
+    s3_bucket: str
+    s3_region: str
+    max_upload_bytes: int
+    upload_part_bytes: int
+    upload_url_ttl_seconds: int
+    job_max_attempts: int
+    job_reclaim_idle_seconds: float
+    job_retry_base_seconds: float
     redis_prefix: str
 
     @classmethod
@@ -73,5 +84,18 @@ class Settings:
             video_cache_ttl_seconds=int(env("VIDSTORE_VIDEO_CACHE_TTL_SECONDS", "30")),
             # A viewer's repeated views of one video within this many seconds count once (0: all count).
             view_dedupe_seconds=int(env("VIDSTORE_VIEW_DEDUPE_SECONDS", "30")),
+            s3_endpoint=env("VIDSTORE_S3_ENDPOINT", "http://127.0.0.1:15900"),
+            s3_access_key=_require("VIDSTORE_S3_ACCESS_KEY"),
+            s3_secret_key=_require("VIDSTORE_S3_SECRET_KEY"),
+            s3_bucket=env("VIDSTORE_S3_BUCKET", "vidstore"),
+            s3_region=env("VIDSTORE_S3_REGION", "us-east-1"),
+            max_upload_bytes=int(env("VIDSTORE_MAX_UPLOAD_BYTES", str(4 * 2**30))),
+            # Uploads above one part go multipart, with presigned URLs per part (S3's minimum: 5 MiB).
+            upload_part_bytes=max(5 * 2**20, int(env("VIDSTORE_UPLOAD_PART_BYTES", str(64 * 2**20)))),
+            upload_url_ttl_seconds=int(env("VIDSTORE_UPLOAD_URL_TTL_SECONDS", "3600")),
+            job_max_attempts=int(env("VIDSTORE_JOB_MAX_ATTEMPTS", "5")),
+            # A job a worker holds this long without finishing is taken over (its worker is presumed dead).
+            job_reclaim_idle_seconds=float(env("VIDSTORE_JOB_RECLAIM_IDLE_SECONDS", "300")),
+            job_retry_base_seconds=float(env("VIDSTORE_JOB_RETRY_BASE_SECONDS", "2")),
             redis_prefix=env("VIDSTORE_REDIS_PREFIX", "vidstore"),
         )

@@ -7,9 +7,11 @@ from dataclasses import dataclass
 import redis.asyncio as aioredis
 
 from api.db import Database
+from api.domain.processing.queue import JobQueue
 from api.domain.views.buffer import ViewBuffer
 from api.ratelimit import FixedWindow
 from api.settings import Settings
+from api.storage import ObjectStore
 
 
 @dataclass(slots=True)
@@ -20,6 +22,8 @@ class AppState:
     rate_window: FixedWindow
     auth_failures: FixedWindow
     views: ViewBuffer
+    store: ObjectStore
+    jobs: JobQueue
 
     @classmethod
     def create(cls, settings: Settings) -> AppState:
@@ -34,7 +38,19 @@ class AppState:
             rate_window=FixedWindow(client, f"{prefix}:rl", settings.rate_limit_window_seconds),
             auth_failures=FixedWindow(client, f"{prefix}:authfail", settings.rate_limit_window_seconds),
             views=ViewBuffer(client, prefix, settings.view_dedupe_seconds),
+            store=ObjectStore(
+                settings.s3_endpoint,
+                settings.s3_access_key,
+                settings.s3_secret_key,
+                settings.s3_bucket,
+                settings.s3_region,
+            ),
+            jobs=JobQueue(client, prefix, settings.job_max_attempts, settings.job_retry_base_seconds),
         )
+
+    def events_channel(self, video_id: int) -> str:
+        """Pub/sub channel announcing a video's status changes (processing, ready, failed)."""
+        return f"{self.settings.redis_prefix}:events:video:{video_id}"
 
     async def close(self) -> None:
         await self.db.dispose()

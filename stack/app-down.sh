@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 source "$(dirname "$0")/env.sh"
-for name in api flusher; do
+bash "$ROOT/stack/edge-down.sh"
+for name in api flusher worker; do
   if pid_alive "$RUN/$name.pid"; then
     kill "$(cat "$RUN/$name.pid")"
     while pid_alive "$RUN/$name.pid"; do sleep 0.2; done

@@ -11,6 +11,9 @@ MARIADB_PORT="${VIDSTORE_MARIADB_PORT:-15306}"
 REDIS_PORT="${VIDSTORE_REDIS_PORT:-15379}"
 API_PORT="${VIDSTORE_API_PORT:-15080}"
 FLUSHER_METRICS_PORT="${VIDSTORE_FLUSHER_METRICS_PORT:-15090}"
+WORKER_METRICS_PORT="${VIDSTORE_WORKER_METRICS_PORT:-15091}"
+S3_PORT="${VIDSTORE_S3_PORT:-15900}"
+EDGE_PORT="${VIDSTORE_EDGE_PORT:-15081}"
 MARIADB_SOCKET="$RUN/mariadb.sock"
 
 # Local secrets are generated once per checkout and kept under the ignored data folder;
@@ -31,6 +34,8 @@ add_secret() {  # add_secret NAME BYTES [base64|token]: generated once, kept in 
   add_secret VIDSTORE_API_KEY_PEPPER 32 base64
   add_secret VIDSTORE_VT_REPL_PASSWORD 18
   add_secret VIDSTORE_VT_DB_PASSWORD 18
+  add_secret VIDSTORE_S3_ACCESS_KEY 15
+  add_secret VIDSTORE_S3_SECRET_KEY 30
 )
 set -a
 # shellcheck disable=SC1090
@@ -47,6 +52,8 @@ if [ "${VIDSTORE_BACKEND:-mariadb}" = vitess ]; then
 else
   export VIDSTORE_DATABASE_URL="${VIDSTORE_DATABASE_URL:-mysql+aiomysql://vidstore:${VIDSTORE_DB_PASSWORD}@127.0.0.1:${MARIADB_PORT}/vidstore}"
 fi
+export VIDSTORE_S3_ENDPOINT="${VIDSTORE_S3_ENDPOINT:-http://127.0.0.1:${S3_PORT}}"
+export VIDSTORE_CDN_BASE_URL="${VIDSTORE_CDN_BASE_URL:-http://127.0.0.1:${EDGE_PORT}}"
 export VIDSTORE_REDIS_URL="${VIDSTORE_REDIS_URL:-redis://127.0.0.1:${REDIS_PORT}/0}"
 export VIDSTORE_FLUSHER_METRICS_PORT="$FLUSHER_METRICS_PORT"
 

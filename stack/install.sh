@@ -7,6 +7,8 @@ command -v mariadbd >/dev/null || need+=(mariadb-server mariadb-client)
 command -v redis-server >/dev/null || need+=(redis-server redis-tools)
 command -v curl >/dev/null || need+=(curl)
 command -v jq >/dev/null || need+=(jq)  # the README walkthrough reads JSON with jq
+command -v ffmpeg >/dev/null || need+=(ffmpeg)  # the processing worker
+command -v nginx >/dev/null || need+=(nginx)  # the playback edge
 command -v docker-compose >/dev/null || need+=(docker-compose)  # validates docker-compose.vitess.yml
 if [ ${#need[@]} -gt 0 ]; then
   echo ">> apt-get install ${need[*]}"

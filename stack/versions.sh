@@ -6,3 +6,5 @@ if [ "$(id -u)" -eq 0 ]; then _cache=/var/cache/vidstore; else _cache="${XDG_CAC
 VIDSTORE_CACHE="${VIDSTORE_CACHE:-$_cache}"
 VITESS_BIN="$VIDSTORE_CACHE/vitess-$VITESS_VERSION/bin"
 PROMTOOL="$VIDSTORE_CACHE/bin/promtool"
+VERSITYGW_VERSION="v1.8.0"  # the S3 server (github.com/versity/versitygw), built from the Go module proxy
+VERSITYGW_BIN="$VIDSTORE_CACHE/versitygw-$VERSITYGW_VERSION/versitygw"

@@ -38,7 +38,19 @@ def test_compose_file_is_valid_and_has_the_whole_topology() -> None:
     valid = compose("config", "-q")
     assert valid.returncode == 0, valid.stderr
     services = set(compose("config", "--services").stdout.split())
-    for role in ("etcd", "vtctld", "vtgate", "vtorc", "schema", "redis", "minio", "api", "flusher"):
+    for role in (
+        "etcd",
+        "vtctld",
+        "vtgate",
+        "vtorc",
+        "schema",
+        "redis",
+        "minio",
+        "api",
+        "flusher",
+        "worker",
+        "edge",
+    ):
         assert role in services, role
     config = compose("config").stdout
     # Per shard of each keyspace: two tablets (VTOrc makes one the primary), each over its own MySQL 8.

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import PermissionDeniedException
 from litestar.params import JSONBody, Parameter
 
@@ -47,11 +47,14 @@ class PlaybackController(Controller):
         app: App,
         path: Annotated[str, Parameter(min_length=1, max_length=2048, description="request path")],
         client_ip: Annotated[str, Parameter(min_length=1, max_length=64, description="client address")],
-    ) -> PlaybackVerified:
+    ) -> Response[PlaybackVerified]:
         verdict = services.verify(app, path, client_ip)
         if not verdict.valid:
             raise PermissionDeniedException(detail=verdict.reason)
         assert verdict.video_id is not None and verdict.expires is not None and verdict.file is not None
-        return PlaybackVerified(
+        body = PlaybackVerified(
             valid=True, video_id=verdict.video_id, expires_at=verdict.expires, file=verdict.file
         )
+        # Where the edge fetches the file: a short-lived presigned GET, so the bucket stays private.
+        upstream = app.store.presign_get(f"videos/{verdict.video_id}/{verdict.file}", ttl=60)
+        return Response(body, headers={"X-Upstream-Url": upstream})

@@ -78,9 +78,11 @@ async def set_fields(state: AppState, video: Video, fields: dict[str, Any]) -> V
 
 
 async def delete(state: AppState, user: User, video_id: int) -> None:
+    """Metadata goes at once; the blobs go through the queue (and the sweeper catches any left)."""
     video = await get_owned(state, user, video_id)
     async with state.db.primary.begin() as conn:
         await repo.delete(conn, video.channel_id, video_id)
+    await state.jobs.enqueue("delete_blobs", video_id)
 
 
 async def list_channel(

@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from litestar import Controller, post
+from litestar.params import JSONBody
+
+from api.deps import App, CurrentUser
+from api.domain.uploads import services
+from api.domain.uploads.schemas import UploadComplete, UploadGrant, UploadRequest
+from api.domain.videos.schemas import VideoOut
+from api.params import VideoId
+
+
+class UploadController(Controller):
+    path = "/v1/videos/{video_id:int}/upload"
+    tags = ["uploads"]
+
+    @post("/", status_code=201, summary="Presigned URLs to upload a draft video's file (owner only)")
+    async def start_upload(
+        self, app: App, user: CurrentUser, video_id: VideoId, data: JSONBody[UploadRequest]
+    ) -> UploadGrant:
+        return await services.start(app, user, video_id, data)
+
+    @post("/complete", status_code=202, summary="The upload is done: check it and start processing")
+    async def complete_upload(
+        self, app: App, user: CurrentUser, video_id: VideoId, data: JSONBody[UploadComplete]
+    ) -> VideoOut:
+        return VideoOut.of(await services.complete(app, user, video_id, data))

@@ -1,0 +1,100 @@
+"""Direct uploads: the owner gets presigned URLs for a draft video and sends the bytes straight to
+object storage; "complete" checks the object is there as declared, moves the video to
+`processing` and queues the transcode. The declared upload is remembered in Redis until complete."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import time
+
+from litestar.exceptions import ClientException
+
+from api import storage
+from api.domain.uploads.schemas import UploadComplete, UploadGrant, UploadPart, UploadRequest
+from api.domain.users.schemas import User
+from api.domain.videos import services as videos
+from api.domain.videos.schemas import Video
+from api.errors import field_error
+from api.state import AppState
+
+
+def _conflict(detail: str) -> ClientException:
+    return ClientException(status_code=409, detail=detail)
+
+
+def _pending_key(state: AppState, video_id: int) -> str:
+    return f"{state.settings.redis_prefix}:upload:{video_id}"
+
+
+async def start(state: AppState, user: User, video_id: int, request: UploadRequest) -> UploadGrant:
+    settings = state.settings
+    if request.size_bytes > settings.max_upload_bytes:
+        raise field_error("size_bytes", f"larger than the {settings.max_upload_bytes} byte limit")
+    video = await videos.get_owned(state, user, video_id)
+    if video.status not in ("draft", "failed"):
+        raise _conflict(f"video {video_id} is {video.status}: only a draft (or failed) video takes an upload")
+    key, ttl, store = storage.source_key(video_id), settings.upload_url_ttl_seconds, state.store
+    expires_at = int(time.time()) + ttl
+    headers: dict[str, str] = {"Content-Type": request.content_type}
+    pending: dict[str, object] = {
+        "content_type": request.content_type,
+        "size": request.size_bytes,
+        "upload_id": None,
+    }
+    if request.size_bytes <= settings.upload_part_bytes:
+        grant = UploadGrant(
+            video_id=video_id,
+            method="PUT",
+            headers=headers,
+            expires_at=expires_at,
+            url=store.presign_put(key, request.content_type, request.size_bytes, ttl),
+        )
+    else:
+        upload_id = await asyncio.to_thread(store.create_multipart, key, request.content_type)
+        part = settings.upload_part_bytes
+        parts = []
+        for number in range(1, math.ceil(request.size_bytes / part) + 1):
+            size = min(part, request.size_bytes - (number - 1) * part)
+            parts.append(UploadPart(number, size, store.presign_part(key, upload_id, number, size, ttl)))
+        pending["upload_id"] = upload_id
+        grant = UploadGrant(
+            video_id=video_id,
+            method="PUT",
+            headers={},
+            expires_at=expires_at,
+            upload_id=upload_id,
+            parts=parts,
+        )
+    await state.redis.set(_pending_key(state, video_id), json.dumps(pending), ex=ttl + 600)
+    return grant
+
+
+async def complete(state: AppState, user: User, video_id: int, done: UploadComplete) -> Video:
+    video = await videos.get_owned(state, user, video_id)
+    raw = await state.redis.get(_pending_key(state, video_id))
+    if video.status not in ("draft", "failed") or raw is None:
+        raise _conflict(f"video {video_id} has no upload in progress")
+    pending = json.loads(raw)
+    key = storage.source_key(video_id)
+    if pending["upload_id"]:
+        if not done.parts:
+            raise field_error("parts", "a multipart upload needs its parts' numbers and ETags")
+        parts = sorted((p.part_number, p.etag) for p in done.parts)
+        try:
+            await asyncio.to_thread(state.store.complete_multipart, key, pending["upload_id"], parts)
+        except Exception as exc:
+            raise _conflict(f"the storage refused to assemble the parts: {exc}") from exc
+    found = await asyncio.to_thread(state.store.head, key)
+    if found is None:
+        raise _conflict(f"nothing was uploaded for video {video_id}")
+    if found.size != pending["size"]:
+        raise _conflict(f"uploaded {found.size} bytes, declared {pending['size']}")
+    updated = await videos.set_fields(
+        state, video, {"status": "processing", "source_key": key, "failure_reason": None}
+    )
+    await state.jobs.enqueue("transcode", video_id)
+    await state.redis.delete(_pending_key(state, video_id))
+    await state.redis.publish(state.events_channel(video_id), "processing")
+    return updated

@@ -1,0 +1,93 @@
+"""Real processes for end-to-end tests: uvicorn serving the app, the processing worker, the edge."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from tests.servers import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def wait_until_ok(url: str, process: subprocess.Popen[bytes] | None, what: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while True:  # poll until it answers (or died)
+        assert process is None or process.poll() is None, f"{what} exited during startup"
+        try:
+            if httpx.get(url).status_code < 500:
+                return
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, f"{what} did not answer in {seconds} s"
+        time.sleep(0.1)
+
+
+@contextmanager
+def api_server(env: dict[str, str] | None = None) -> Iterator[str]:
+    """uvicorn serving the app on a free loopback port; yields its base URL."""
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "api.app:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=os.environ | (env or {}),
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_ok(f"{url}/health/live", process, "uvicorn")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@contextmanager
+def worker(env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "worker"], cwd=ROOT, env=os.environ | (env or {})
+    )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            os.kill(process.pid, signal.SIGCONT)
+            process.terminate()
+        process.wait(timeout=30)
+
+
+@contextmanager
+def edge(api_url: str, folder: Path, port: int | None = None) -> Iterator[str]:
+    """The nginx edge in front of `api_url`; yields its base URL."""
+    port = port or free_port()
+    subprocess.run(
+        ["bash", "stack/edge-up.sh", str(folder), str(port), api_url],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        subprocess.run(
+            ["bash", "stack/edge-down.sh", str(folder)], cwd=ROOT, check=False, capture_output=True
+        )

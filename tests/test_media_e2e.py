@@ -1,0 +1,329 @@
+"""End to end through real processes: a clip made by ffmpeg, uploaded straight to object storage
+with presigned URLs, processed by the worker from the queue, played through the verifying edge.
+Also: a corrupt upload ends `failed`; a worker killed mid-job is taken over; retries end in the
+dead-letter stream; deletion removes the blobs; the sweeper removes orphans."""
+
+from __future__ import annotations
+
+import base64
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+import pytest
+import redis
+
+from api.domain.playback.tokens import sign_path
+from api.settings import Settings
+from tests.conftest import base_settings, report
+from tests.live import ROOT, api_server, edge, worker
+
+PART = 5 * 2**20  # uploads above this go multipart
+
+
+def make_clip(path: Path, seconds: int, bitrate: str) -> Path:
+    """A test pattern with noise (so the bitrate, hence the size, is what we ask) and a tone."""
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            f"testsrc=duration={seconds}:size=640x360:rate=25,noise=alls=40:allf=t+u",
+            "-f",
+            "lavfi",
+            "-i",
+            f"sine=duration={seconds}",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-b:v",
+            bitrate,
+            "-c:a",
+            "aac",
+            "-shortest",
+            str(path),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return path
+
+
+@dataclass
+class Stack:
+    api: str
+    edge: str
+    settings: Settings
+    worker: subprocess.Popen[bytes]
+    key: str = ""
+    channel_id: int = 0
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.key}"}
+
+    def video(self, title: str = "clip") -> int:
+        body = {"title": title, "visibility": "public"}
+        made = httpx.post(f"{self.api}/v1/channels/{self.channel_id}/videos", json=body, headers=self.auth)
+        assert made.status_code == 201, made.text
+        return int(made.json()["video_id"])
+
+    def upload(self, video_id: int, path: Path, content_type: str = "video/mp4") -> httpx.Response:
+        """Ask for URLs, send the bytes straight to storage, complete. Returns the completion."""
+        size = path.stat().st_size
+        grant = httpx.post(
+            f"{self.api}/v1/videos/{video_id}/upload",
+            json={"content_type": content_type, "size_bytes": size},
+            headers=self.auth,
+        )
+        assert grant.status_code == 201, grant.text
+        body = grant.json()
+        data = path.read_bytes()
+        parts = []
+        if body["url"]:
+            assert httpx.put(body["url"], content=data, headers=body["headers"]).status_code == 200
+        else:
+            offset = 0
+            for part in body["parts"]:
+                chunk = data[offset : offset + part["size_bytes"]]
+                offset += len(chunk)
+                put = httpx.put(part["url"], content=chunk)
+                assert put.status_code == 200, put.text
+                parts.append({"part_number": part["part_number"], "etag": put.headers["ETag"]})
+        done = {"parts": parts} if parts else {}
+        return httpx.post(f"{self.api}/v1/videos/{video_id}/upload/complete", json=done, headers=self.auth)
+
+    def wait_status(self, video_id: int, action: callable[[], httpx.Response], seconds: float = 120) -> str:
+        """Run `action`, then wait for the video's next final status event (pub/sub, not polling)."""
+        client = redis.Redis.from_url(self.settings.redis_url)
+        events = client.pubsub()
+        events.subscribe(f"{self.settings.redis_prefix}:events:video:{video_id}")
+        events.get_message(timeout=5)  # the subscription confirmation
+        answer = action()
+        assert answer.status_code < 300, answer.text
+        deadline = time.monotonic() + seconds
+        try:
+            while time.monotonic() < deadline:
+                message = events.get_message(timeout=1)
+                if message and message["type"] == "message" and message["data"] in (b"ready", b"failed"):
+                    return str(message["data"].decode())
+            raise AssertionError(f"video {video_id} reached no final status in {seconds} s")
+        finally:
+            events.close()
+            client.close()
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    settings = base_settings()
+    env = {
+        "VIDSTORE_UPLOAD_PART_BYTES": str(PART),
+        "VIDSTORE_JOB_RECLAIM_IDLE_SECONDS": "2",
+        "VIDSTORE_JOB_RETRY_BASE_SECONDS": "0.2",
+        "VIDSTORE_JOB_MAX_ATTEMPTS": "3",
+    }
+    folder = tmp_path_factory.mktemp("edge")
+    from tests.servers import free_port
+
+    edge_port = free_port()
+    env["VIDSTORE_CDN_BASE_URL"] = f"http://127.0.0.1:{edge_port}"
+    with api_server(env) as api, edge(api, folder, edge_port) as edge_url, worker(env) as process:
+        user = httpx.post(f"{api}/v1/users", json={"name": "creator"}).json()
+        stack = Stack(api, edge_url, settings, process, key=user["api_key"])
+        stack.channel_id = httpx.post(
+            f"{api}/v1/channels", json={"title": "Clips"}, headers=stack.auth
+        ).json()["channel_id"]
+        yield stack
+
+
+def test_upload_process_and_play_through_the_edge(stack: Stack, tmp_path: Path) -> None:
+    clip = make_clip(tmp_path / "clip.mp4", seconds=5, bitrate="12M")
+    assert clip.stat().st_size > PART  # so the upload goes multipart
+    video_id = stack.video()
+    started = time.monotonic()
+    final = stack.wait_status(video_id, lambda: stack.upload(video_id, clip))
+    took = time.monotonic() - started
+    assert final == "ready"
+    video = httpx.get(f"{stack.api}/v1/videos/{video_id}").json()
+    assert video["status"] == "ready" and 4500 <= video["duration_ms"] <= 5500
+    size = clip.stat().st_size / 2**20
+    report(f"media: a 5 s 640x360 clip ({size:.1f} MiB, multipart) -> ready in {took:.1f} s")
+
+    grant = httpx.post(f"{stack.api}/v1/videos/{video_id}/playback").json()
+    assert grant["url"].startswith(stack.edge)
+    master = httpx.get(grant["url"])
+    assert master.status_code == 200 and master.text.startswith("#EXTM3U")
+    variants = [line for line in master.text.splitlines() if line and not line.startswith("#")]
+    assert sorted(variants) == ["240p/index.m3u8", "360p/index.m3u8"]
+    playlist = httpx.get(urljoin(grant["url"], variants[0]))  # relative URI: the token comes along
+    assert playlist.status_code == 200 and "#EXT-X-ENDLIST" in playlist.text
+    segments = [line for line in playlist.text.splitlines() if line.endswith(".ts")]
+    segment = httpx.get(urljoin(urljoin(grant["url"], variants[0]), segments[0]))
+    assert segment.status_code == 200 and segment.content[:1] == b"\x47"  # MPEG-TS sync byte
+    thumb = httpx.get(urljoin(grant["url"], "../thumb.jpg"))
+    assert thumb.status_code == 200 and thumb.content[:2] == b"\xff\xd8"
+
+    # Refused at the edge: tampered, other video's, expired, other address's tokens.
+    path = urlsplit(grant["url"]).path
+    _, _, vid, token, file = path.split("/", 4)
+    expires, scope, sig = token.split(".")
+    key = base64.b64decode(os.environ["VIDSTORE_PLAYBACK_SIGNING_KEY"])
+    refused = {
+        "tampered": f"/videos/{vid}/{expires}.{scope}.{sig[:-1]}{'A' if sig[-1] != 'A' else 'B'}/{file}",
+        "other video": f"/videos/{int(vid) + 1}/{token}/{file}",
+        "expired": sign_path(key, video_id, file, int(time.time()) - 1, None),
+        "other address": sign_path(key, video_id, file, int(time.time()) + 600, "203.0.113.50"),
+        "query string": f"{path}?x=1",
+    }
+    for name, candidate in refused.items():
+        assert httpx.get(stack.edge + candidate).status_code in (400, 403), name
+    mine = sign_path(key, video_id, file, int(time.time()) + 600, "127.0.0.1")
+    assert httpx.get(stack.edge + mine).status_code == 200  # bound to this address: served
+
+
+def test_a_corrupt_upload_ends_failed(stack: Stack, tmp_path: Path) -> None:
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(os.urandom(300_000))
+    video_id = stack.video("junk")
+    assert stack.wait_status(video_id, lambda: stack.upload(video_id, junk)) == "failed"
+    video = httpx.get(f"{stack.api}/v1/videos/{video_id}", headers=stack.auth).json()
+    assert video["status"] == "failed" and "not a video" in video["failure_reason"]
+
+
+def test_upload_rules(stack: Stack, tmp_path: Path) -> None:
+    video_id = stack.video("rules")
+    url = f"{stack.api}/v1/videos/{video_id}/upload"
+    too_big = httpx.post(url, json={"content_type": "video/mp4", "size_bytes": 2**50}, headers=stack.auth)
+    assert too_big.status_code == 400 and "size_bytes" in too_big.text
+    wrong_type = httpx.post(url, json={"content_type": "text/html", "size_bytes": 10}, headers=stack.auth)
+    assert wrong_type.status_code == 400 and "content_type" in wrong_type.text
+    early = httpx.post(f"{url}/complete", json={}, headers=stack.auth)
+    assert early.status_code == 409
+    grant = httpx.post(url, json={"content_type": "video/mp4", "size_bytes": 1000}, headers=stack.auth).json()
+    # The URL is signed for exactly this type and size: storage refuses anything else.
+    assert (
+        httpx.put(grant["url"], content=b"x" * 1000, headers={"Content-Type": "video/webm"}).status_code
+        == 403
+    )
+    assert httpx.put(grant["url"], content=b"x" * 999, headers=grant["headers"]).status_code in (400, 403)
+    missing = httpx.post(f"{url}/complete", json={}, headers=stack.auth)
+    assert missing.status_code == 409 and "nothing was uploaded" in missing.text
+    other = httpx.post(f"{stack.api}/v1/users", json={"name": "other"}).json()["api_key"]
+    denied = httpx.post(
+        url,
+        json={"content_type": "video/mp4", "size_bytes": 10},
+        headers={"Authorization": f"Bearer {other}"},
+    )
+    assert denied.status_code == 404  # a draft is invisible to others: its existence does not leak
+
+
+def test_a_worker_killed_mid_job_is_taken_over(stack: Stack, tmp_path: Path) -> None:
+    clip = make_clip(tmp_path / "long.mp4", seconds=20, bitrate="1M")
+    video_id = stack.video("long")
+    client = redis.Redis.from_url(stack.settings.redis_url)
+    stream = f"{stack.settings.redis_prefix}:jobs"
+    os.kill(stack.worker.pid, signal.SIGSTOP)  # the main worker is frozen: the victim gets the job
+    try:
+        with worker() as victim:
+
+            def upload_then_kill_victim() -> httpx.Response:
+                done = stack.upload(video_id, clip)
+                deadline = time.monotonic() + 30
+                while not client.xpending(stream, "workers")["pending"]:  # until the victim holds it
+                    assert time.monotonic() < deadline, "the victim never took the job"
+                    time.sleep(0.05)
+                os.kill(victim.pid, signal.SIGKILL)  # mid-transcode
+                os.kill(stack.worker.pid, signal.SIGCONT)  # the survivor reclaims it after 2 s idle
+                return done
+
+            final = stack.wait_status(video_id, upload_then_kill_victim)
+    finally:
+        os.kill(stack.worker.pid, signal.SIGCONT)
+        client.close()
+    assert final == "ready"
+
+
+def test_retries_end_in_the_dead_letter_stream(stack: Stack) -> None:
+    """A transcode whose source is missing fails every attempt: retried with backoff, then dead."""
+    video_id = stack.video("lost")
+    client = redis.Redis.from_url(stack.settings.redis_url)
+    prefix = stack.settings.redis_prefix
+
+    def lose_the_source() -> httpx.Response:
+        from api.domain.processing.queue import Job
+
+        httpx_ok = httpx.Response(202)
+        # The video is processing with no source in storage (as after a storage loss).
+        subprocess.run(
+            ["bash", "stack/cli.sh", "video-status", str(video_id), "processing"],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            env=os.environ,
+        )
+        client.xadd(f"{prefix}:jobs", {"job": Job("transcode", video_id, 0, time.time()).payload()})
+        return httpx_ok
+
+    assert stack.wait_status(video_id, lose_the_source) == "failed"
+    dead = [
+        fields
+        for _, fields in client.xrange(f"{prefix}:jobs:dead")
+        if f'"video_id": {video_id},'.encode() in fields[b"job"]
+    ]
+    client.close()
+    assert len(dead) == 1 and b'"attempt": 3' in dead[0][b"job"] and b"404" in dead[0][b"error"]
+
+
+def test_deleting_a_video_removes_its_blobs_and_the_sweeper_catches_orphans(
+    stack: Stack, tmp_path: Path
+) -> None:
+    from api.state import AppState
+
+    clip = make_clip(tmp_path / "short.mp4", seconds=2, bitrate="500k")
+    video_id = stack.video("to delete")
+    assert stack.wait_status(video_id, lambda: stack.upload(video_id, clip)) == "ready"
+    state = AppState.create(stack.settings)
+    assert list(state.store.keys(f"videos/{video_id}/"))
+    client = redis.Redis.from_url(stack.settings.redis_url)
+    events = client.pubsub()
+    events.subscribe(f"{stack.settings.redis_prefix}:events:video:{video_id}")
+    events.get_message(timeout=5)
+    assert httpx.delete(f"{stack.api}/v1/videos/{video_id}", headers=stack.auth).status_code == 204
+    assert httpx.get(f"{stack.api}/v1/videos/{video_id}").status_code == 404  # metadata: at once
+    deadline = time.monotonic() + 30
+    while (m := events.get_message(timeout=1)) is None or m["data"] != b"blobs_deleted":
+        assert time.monotonic() < deadline, "blobs were not deleted"
+    events.close()
+    client.close()
+    assert not list(state.store.keys(f"videos/{video_id}/")) and not list(
+        state.store.keys(f"uploads/{video_id}/")
+    )
+
+    import asyncio
+
+    from api.domain.processing.sweeper import sweep
+
+    orphan = 10**15 + int(time.time())
+    state.store.client.put_object(
+        Bucket=state.store.bucket, Key=f"videos/{orphan}/hls/master.m3u8", Body=b"#EXTM3U"
+    )
+
+    async def sweep_once() -> list[int]:
+        try:
+            return await sweep(state, grace_seconds=0)
+        finally:
+            await state.close()  # inside the loop its connections belong to
+
+    removed = asyncio.run(sweep_once())
+    assert orphan in removed and not list(state.store.keys(f"videos/{orphan}/"))
