@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 STACK := stack
 
-.PHONY: install up run stop test lint flush clean vitess-up vitess-down
+.PHONY: install up run stop test lint flush clean vitess-up vitess-down loadtest bench
 
 install:
 	@bash $(STACK)/install.sh
@@ -37,6 +37,14 @@ stop:
 
 flush:
 	@bash $(STACK)/cli.sh flush --once
+
+# After `make run`: locust against the local API (SHAPE=steady|ramp|spike USERS=20 LOAD_SECONDS=60).
+loadtest:
+	@bash $(STACK)/loadtest.sh
+
+# After `make run` (and `make vitess-up` for the vtgate rows): the side-by-side benchmark.
+bench:
+	@bash $(STACK)/bench.sh
 
 lint: install
 	.venv/bin/ruff check api sharding loadtest tests

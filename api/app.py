@@ -11,6 +11,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig
 
+from api.admission import AdmissionControl
 from api.deps import dependencies
 from api.domain.channels.controllers import ChannelController
 from api.domain.feeds.controllers import FeedController
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         exception_handlers=exception_handlers,
         middleware=[
             prometheus.middleware,
+            AdmissionControl(settings.max_in_flight),
             RateLimitMiddleware(settings.rate_limit_requests, settings.rate_limit_window_seconds),
         ],
         lifespan=[lifespan],

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 import redis.exceptions
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.response.base import ASGIResponse
+from litestar.serialization import encode_json
 from litestar.types import ExceptionHandlersMap
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -21,6 +24,16 @@ def field_error(field: str, message: str, source: str = "body") -> ValidationExc
     """A 400 that names the offending field, in the same shape Litestar uses for its own validation."""
     return ValidationException(
         detail=f"{field}: {message}", extra=[{"key": field, "message": message, "source": source}]
+    )
+
+
+def asgi_error(status: int, detail: str, retry_after: float) -> ASGIResponse:
+    """A JSON error answered straight from a middleware (no handler ran), with Retry-After."""
+    return ASGIResponse(
+        body=encode_json({"status_code": status, "detail": detail}),
+        status_code=status,
+        media_type="application/json",
+        headers={"Retry-After": str(max(1, math.ceil(retry_after)))},
     )
 
 

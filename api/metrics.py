@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
-BUFFERED_VIEWS = Gauge("vidstore_buffered_views", "Views accepted and still in Redis (live + pending)")
-PENDING_BATCHES = Gauge("vidstore_pending_flush_batches", "Claimed batches not yet committed everywhere")
+# Gauges read from Redis hold the same value in every process: with several, report the max.
+BUFFERED_VIEWS = Gauge(
+    "vidstore_buffered_views", "Views accepted and still in Redis (live + pending)", multiprocess_mode="max"
+)
+PENDING_BATCHES = Gauge(
+    "vidstore_pending_flush_batches", "Claimed batches not yet committed everywhere", multiprocess_mode="max"
+)
 FLUSH_LAG = Gauge(
     "vidstore_flush_lag_seconds", "Age of the oldest view not yet in the database (0 when none)"
 )

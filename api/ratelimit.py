@@ -16,10 +16,9 @@ import redis.exceptions
 from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
-from litestar.response.base import ASGIResponse
-from litestar.serialization import encode_json
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.errors import asgi_error
 from api.security import bearer_token
 
 log = logging.getLogger("vidstore.ratelimit")
@@ -59,17 +58,6 @@ def client_identity(scope: Scope) -> str:
     return "ip:" + (client[0] if client else "unknown")
 
 
-def too_many(limit: int, window: int, retry_after: float) -> ASGIResponse:
-    return ASGIResponse(
-        body=encode_json(
-            {"status_code": 429, "detail": f"rate limit exceeded: {limit} requests per {window}s"}
-        ),
-        status_code=429,
-        media_type="application/json",
-        headers={"Retry-After": str(max(1, math.ceil(retry_after)))},
-    )
-
-
 def _unlimited_path(scope: Scope) -> bool:
     return str(scope["path"]).startswith(("/health", "/metrics", "/schema"))
 
@@ -94,7 +82,8 @@ class RateLimitMiddleware(ASGIMiddleware):
             await next_app(scope, receive, send)
             return
         if hits > self.limit:
-            await too_many(self.limit, self.window_seconds, reset)(scope, receive, send)
+            detail = f"rate limit exceeded: {self.limit} requests per {self.window_seconds}s"
+            await asgi_error(429, detail, reset)(scope, receive, send)
             return
         remaining = str(self.limit - hits)
 

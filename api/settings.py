@@ -47,6 +47,8 @@ class Settings:
     flush_lease_seconds: int
     video_cache_ttl_seconds: int
     view_dedupe_seconds: int
+    max_in_flight: int
+    view_counting: str
     s3_endpoint: str
     s3_access_key: str
     s3_secret_key: str
@@ -84,6 +86,11 @@ class Settings:
             video_cache_ttl_seconds=int(env("VIDSTORE_VIDEO_CACHE_TTL_SECONDS", "30")),
             # A viewer's repeated views of one video within this many seconds count once (0: all count).
             view_dedupe_seconds=int(env("VIDSTORE_VIEW_DEDUPE_SECONDS", "30")),
+            # Requests in flight per process before new ones are shed with 503 (views exempt).
+            max_in_flight=int(env("VIDSTORE_MAX_IN_FLIGHT", "256")),
+            # "buffered" (Redis, flushed in batches) or "naive" (an UPDATE per view: the benchmark's
+            # baseline, never for production).
+            view_counting=env("VIDSTORE_VIEW_COUNTING", "buffered"),
             s3_endpoint=env("VIDSTORE_S3_ENDPOINT", "http://127.0.0.1:15900"),
             s3_access_key=_require("VIDSTORE_S3_ACCESS_KEY"),
             s3_secret_key=_require("VIDSTORE_S3_SECRET_KEY"),

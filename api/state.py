@@ -8,6 +8,7 @@ import redis.asyncio as aioredis
 
 from api.db import Database
 from api.domain.processing.queue import JobQueue
+from api.domain.videos.cache import VideoCache
 from api.domain.views.buffer import ViewBuffer
 from api.ratelimit import FixedWindow
 from api.settings import Settings
@@ -24,6 +25,7 @@ class AppState:
     views: ViewBuffer
     store: ObjectStore
     jobs: JobQueue
+    videos: VideoCache
 
     @classmethod
     def create(cls, settings: Settings) -> AppState:
@@ -46,6 +48,7 @@ class AppState:
                 settings.s3_region,
             ),
             jobs=JobQueue(client, prefix, settings.job_max_attempts, settings.job_retry_base_seconds),
+            videos=VideoCache(client, prefix, settings.video_cache_ttl_seconds),
         )
 
     def events_channel(self, video_id: int) -> str:

@@ -9,6 +9,7 @@ command -v curl >/dev/null || need+=(curl)
 command -v jq >/dev/null || need+=(jq)  # the README walkthrough reads JSON with jq
 command -v ffmpeg >/dev/null || need+=(ffmpeg)  # the processing worker
 command -v nginx >/dev/null || need+=(nginx)  # the playback edge
+command -v wrk >/dev/null || need+=(wrk)  # the benchmark's HTTP load generator
 command -v docker-compose >/dev/null || need+=(docker-compose)  # validates docker-compose.vitess.yml
 if [ ${#need[@]} -gt 0 ]; then
   echo ">> apt-get install ${need[*]}"

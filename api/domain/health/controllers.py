@@ -2,11 +2,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from typing import Any
 
 from litestar import Controller, MediaType, Response, get
 from litestar.plugins.prometheus import PrometheusController
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest, multiprocess
 from sqlalchemy import text
 
 from api.deps import App
@@ -58,4 +59,8 @@ class MetricsController(PrometheusController):
             await refresh_gauges(app.views)
         except Exception as exc:  # metrics must render even with Redis down
             log.warning("view buffer gauges not refreshed: %r", exc)
-        return Response(generate_latest(REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST})
+        registry = REGISTRY
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # several worker processes: add theirs up
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return Response(generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -20,11 +20,12 @@ def _not_found(video_id: int) -> NotFoundException:
 
 
 async def find(state: AppState, video_id: int, viewer: User | None) -> Video | None:
-    """Read from a replica; an authenticated caller who may own the video re-reads the primary,
-    so owners always see their own writes."""
-    video = await state.db.read_replica(lambda conn: repo.get(conn, video_id))
-    stale_possible = state.db.replica is not state.db.primary
-    if stale_possible and viewer is not None and (video is None or video.owner_id == viewer.user_id):
+    """From the cache (loaded from a replica); an authenticated caller who may own the video
+    re-reads the primary, so owners always see their own writes."""
+    video = await state.videos.get(
+        video_id, lambda: state.db.read_replica(lambda conn: repo.get(conn, video_id))
+    )
+    if viewer is not None and (video is None or video.owner_id == viewer.user_id):
         async with state.db.primary.connect() as conn:
             video = await repo.get(conn, video_id)
     return video
@@ -56,6 +57,7 @@ async def create(state: AppState, user: User, channel_id: int, data: VideoCreate
         )
         video = await repo.get(conn, video_id)
     assert video is not None
+    await state.videos.put(video_id, video)
     return video
 
 
@@ -74,6 +76,7 @@ async def set_fields(state: AppState, video: Video, fields: dict[str, Any]) -> V
         updated = await repo.get(conn, video.video_id)
     if updated is None:  # deleted concurrently
         raise _not_found(video.video_id)
+    await state.videos.put(video.video_id, updated)  # write-through: never a staler copy
     return updated
 
 
@@ -82,6 +85,7 @@ async def delete(state: AppState, user: User, video_id: int) -> None:
     video = await get_owned(state, user, video_id)
     async with state.db.primary.begin() as conn:
         await repo.delete(conn, video.channel_id, video_id)
+    await state.videos.put(video_id, None)  # a tombstone until the replicas have it too
     await state.jobs.enqueue("delete_blobs", video_id)
 
 

@@ -1,0 +1,97 @@
+"""Hot video metadata in Redis, shared by every API process, with stampede protection: when a key
+is missing, one loader per process (single flight) and one per cluster (a short Redis lock) reads
+the database; the others wait for its result. Writes go through (the cache gets the row just
+written), deletes leave a tombstone, so a replica's lag is never cached over a newer write."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+
+import msgspec
+import redis.asyncio as aioredis
+import redis.exceptions
+from prometheus_client import Counter
+
+from api.domain.videos.schemas import Video
+
+LOOKUPS = Counter("vidstore_video_cache_total", "Video metadata lookups by result", ["result"])
+MISSING = b"-"  # cached "no such video"
+NEGATIVE_TTL_SECONDS = 5
+LOCK_MS = 2000
+WAIT_STEPS = 40  # a waiting process looks this many times (5 ms apart) for the loader's result
+
+Loader = Callable[[], Awaitable[Video | None]]
+
+
+class VideoCache:
+    def __init__(self, client: aioredis.Redis, prefix: str, ttl_seconds: int) -> None:
+        self.redis = client
+        self.prefix = f"{prefix}:video:"
+        self.ttl = ttl_seconds
+        self._inflight: dict[int, asyncio.Future[Video | None]] = {}
+
+    def _decode(self, raw: bytes | str) -> Video | None:
+        return None if raw == MISSING else msgspec.json.decode(raw, type=Video)
+
+    async def get(self, video_id: int, load: Loader) -> Video | None:
+        if self.ttl <= 0:
+            return await load()
+        try:
+            raw = await self.redis.get(self.prefix + str(video_id))
+        except redis.exceptions.RedisError:  # no cache: the database still answers
+            LOOKUPS.labels(result="error").inc()
+            return await load()
+        if raw is not None:
+            LOOKUPS.labels(result="hit").inc()
+            return self._decode(raw)
+        pending = self._inflight.get(video_id)
+        if pending is not None:  # this process is already loading it: wait for that
+            LOOKUPS.labels(result="coalesced").inc()
+            return await asyncio.shield(pending)
+        LOOKUPS.labels(result="miss").inc()
+        future: asyncio.Future[Video | None] = asyncio.get_running_loop().create_future()
+        self._inflight[video_id] = future
+        try:
+            video = await self._load_once(video_id, load)
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: waiters (if any) get it, nobody else is warned
+            raise
+        else:
+            future.set_result(video)
+            return video
+        finally:
+            del self._inflight[video_id]
+
+    async def _load_once(self, video_id: int, load: Loader) -> Video | None:
+        key = self.prefix + str(video_id)
+        if await self.redis.set(key + ":lock", b"1", nx=True, px=LOCK_MS):
+            try:
+                video = await load()
+                await self.put(video_id, video)
+                return video
+            finally:
+                await self.redis.delete(key + ":lock")
+        for _ in range(WAIT_STEPS):  # another process is loading it
+            await asyncio.sleep(0.005)
+            raw = await self.redis.get(key)
+            if raw is not None:
+                return self._decode(raw)
+        return await load()  # it is slow or gone: read it ourselves
+
+    async def put(self, video_id: int, video: Video | None) -> None:
+        if self.ttl <= 0:
+            return
+        key = self.prefix + str(video_id)
+        value, ttl = (
+            (MISSING, NEGATIVE_TTL_SECONDS) if video is None else (msgspec.json.encode(video), self.ttl)
+        )
+        try:
+            await self.redis.set(key, value, ex=ttl)
+        except redis.exceptions.RedisError:
+            # Could not refresh it: drop it rather than leave an older copy (best effort).
+            LOOKUPS.labels(result="error").inc()
+            with contextlib.suppress(redis.exceptions.RedisError):
+                await self.redis.delete(key)

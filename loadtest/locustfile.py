@@ -1,0 +1,183 @@
+"""vidstore traffic for locust: viewers (watch pages, channel pages, home feed, Zipf-skewed video
+popularity) and creators (new videos, metadata edits), under one of three shapes.
+
+    VIDSTORE_SHAPE=steady|ramp|spike  VIDSTORE_LOAD_USERS=20  VIDSTORE_LOAD_SECONDS=60
+    locust -f loadtest/locustfile.py --headless --host http://127.0.0.1:15080
+
+Needs `python -m loadtest.seed` first (make loadtest does both). At the end it writes a summary
+(phase by phase: admitted requests' p50/p99, shed 429/503, other errors) next to locust's reports.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import os
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+from locust import LoadTestShape, between, events, task
+from locust.contrib.fasthttp import FastHttpUser
+
+from loadtest.seed import SEED_FILE
+
+SEED: dict[str, Any] = json.loads(SEED_FILE.read_text()) if SEED_FILE.exists() else {}
+VIDEOS: list[int] = SEED.get("videos", [])
+# Zipf popularity: the video at rank r is watched in proportion to 1/(r+1)^1.1.
+_weights = [1 / (rank + 1) ** 1.1 for rank in range(len(VIDEOS))]
+CUMULATIVE = [sum(_weights[: i + 1]) for i in range(len(_weights))]
+
+SHAPE = os.environ.get("VIDSTORE_SHAPE", "steady")
+USERS = int(os.environ.get("VIDSTORE_LOAD_USERS", "20"))
+SECONDS = int(os.environ.get("VIDSTORE_LOAD_SECONDS", "60"))
+SUMMARY = Path(os.environ.get("VIDSTORE_LOAD_SUMMARY", str(SEED_FILE.parent / f"{SHAPE}-summary.json")))
+
+
+def popular_video() -> int:
+    return VIDEOS[bisect.bisect_left(CUMULATIVE, random.random() * CUMULATIVE[-1])]
+
+
+class Viewer(FastHttpUser):
+    weight = 19
+    wait_time = between(0.5, 2)
+
+    def on_start(self) -> None:
+        self.auth = {"Authorization": f"Bearer {random.choice(SEED['viewers'])}"}
+
+    @task(6)
+    def watch(self) -> None:
+        video_id = popular_video()
+        self.client.get(f"/v1/videos/{video_id}", headers=self.auth, name="/v1/videos/[id]")
+        self.client.post(
+            f"/v1/videos/{video_id}/playback", headers=self.auth, name="/v1/videos/[id]/playback"
+        )
+        self.client.post(f"/v1/videos/{video_id}/views", headers=self.auth, name="/v1/videos/[id]/views")
+
+    @task(2)
+    def channel_page(self) -> None:
+        channel_id = random.choice(SEED["channels"])
+        self.client.get(f"/v1/channels/{channel_id}", headers=self.auth, name="/v1/channels/[id]")
+        self.client.get(
+            f"/v1/channels/{channel_id}/videos?limit=20", headers=self.auth, name="/v1/channels/[id]/videos"
+        )
+
+    @task(3)
+    def scroll_feed(self) -> None:
+        cursor = ""
+        for _ in range(random.randint(1, 3)):
+            with self.client.get(
+                f"/v1/me/feed?limit=20{cursor}", headers=self.auth, name="/v1/me/feed", catch_response=True
+            ) as page:
+                if page.status_code != 200:
+                    return
+                following = (page.json() or {}).get("next_cursor")
+            if not following:
+                return
+            cursor = f"&cursor={following}"
+
+    @task(1)
+    def count(self) -> None:
+        self.client.get(
+            f"/v1/videos/{popular_video()}/views", headers=self.auth, name="/v1/videos/[id]/views count"
+        )
+
+
+class Creator(FastHttpUser):
+    weight = 1
+    wait_time = between(2, 5)
+
+    def on_start(self) -> None:
+        me = random.choice(SEED["creators"])
+        self.auth, self.channel_id, self.mine = {"Authorization": f"Bearer {me['key']}"}, me["channel_id"], []
+
+    @task(2)
+    def upload_metadata(self) -> None:
+        body = {"title": f"new {time.time():.0f}", "visibility": "public"}
+        with self.client.post(
+            f"/v1/channels/{self.channel_id}/videos",
+            json=body,
+            headers=self.auth,
+            name="/v1/channels/[id]/videos create",
+            catch_response=True,
+        ) as made:
+            if made.status_code == 201:
+                self.mine.append(made.json()["video_id"])
+
+    @task(1)
+    def edit(self) -> None:
+        if self.mine:
+            body = {"description": f"edited {time.time():.0f}"}
+            self.client.request(
+                "PATCH",
+                f"/v1/videos/{random.choice(self.mine)}",
+                json=body,
+                headers=self.auth,
+                name="/v1/videos/[id] edit",
+            )
+
+
+def phase_at(elapsed: float) -> str:
+    if SHAPE == "spike":
+        return "steady" if elapsed < SECONDS / 3 else ("spike" if elapsed < 2 * SECONDS / 3 else "after")
+    return SHAPE
+
+
+class Shape(LoadTestShape):
+    """steady: USERS throughout; ramp: 0 -> 2xUSERS; spike: USERS, then 10xUSERS for the middle third."""
+
+    def tick(self) -> tuple[int, float] | None:
+        elapsed = self.get_run_time()
+        if elapsed >= SECONDS:
+            return None
+        if SHAPE == "ramp":
+            return max(1, round(2 * USERS * elapsed / SECONDS)), 50
+        users = 10 * USERS if phase_at(elapsed) == "spike" else USERS
+        return users, 1000
+
+
+# Per phase: admitted requests' latencies, shed (429/503) and other errors.
+STARTED = time.monotonic()
+RECORDS: dict[str, dict[str, Any]] = {}
+
+
+@events.request.add_listener
+def _record(response_time: float, response: Any = None, exception: Any = None, **_: Any) -> None:
+    bucket = RECORDS.setdefault(
+        phase_at(time.monotonic() - STARTED), {"admitted_ms": [], "shed": 0, "errors": 0}
+    )
+    status = getattr(response, "status_code", 0) or 0
+    if status in (429, 503):
+        bucket["shed"] += 1
+    elif exception is None and 0 < status < 400:
+        bucket["admitted_ms"].append(response_time)
+    else:
+        bucket["errors"] += 1
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
+
+
+@events.test_stop.add_listener
+def _summary(**_: Any) -> None:
+    phases = {
+        phase: {
+            "admitted": len(b["admitted_ms"]),
+            "p50_ms": round(_percentile(b["admitted_ms"], 0.50), 1),
+            "p99_ms": round(_percentile(b["admitted_ms"], 0.99), 1),
+            "shed_429_503": b["shed"],
+            "other_errors": b["errors"],
+        }
+        for phase, b in RECORDS.items()
+    }
+    summary: dict[str, Any] = {"shape": SHAPE, "users": USERS, "seconds": SECONDS, "phases": phases}
+    if "spike" in phases and phases.get("steady", {}).get("p99_ms"):
+        summary["spike_p99_over_steady_p99"] = round(
+            phases["spike"]["p99_ms"] / phases["steady"]["p99_ms"], 2
+        )
+    SUMMARY.parent.mkdir(parents=True, exist_ok=True)
+    SUMMARY.write_text(json.dumps(summary, indent=2))
+    print(json.dumps(summary, indent=2))

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# `make loadtest [SHAPE=steady|ramp|spike] [USERS=20] [LOAD_SECONDS=60] [HOST=http://127.0.0.1:15080]`:
+# seeds once (through the API, then marks the videos ready with the stack's own environment), then
+# runs locust headless. Reports (CSV, HTML, a phase summary) go to .data/loadtest/.
+source "$(dirname "$0")/env.sh"
+cd "$ROOT"
+SHAPE="${SHAPE:-steady}" HOST="${HOST:-http://127.0.0.1:$API_PORT}"
+OUT="$DATA/loadtest"
+mkdir -p "$OUT"
+case "$HOST" in
+  http://127.0.0.1:*|http://localhost:*) ;;
+  *) echo "!! load tests here run against loopback only (HOST=$HOST)" >&2; exit 2 ;;
+esac
+if [ ! -f "$OUT/seed.json" ] || [ "$(jq -r .host "$OUT/seed.json")" != "$HOST" ]; then
+  "$ROOT/.venv/bin/python" -m loadtest.seed --host "$HOST" ${SEED_ARGS:-}
+fi
+export VIDSTORE_SHAPE="$SHAPE" VIDSTORE_LOAD_USERS="${USERS:-20}" VIDSTORE_LOAD_SECONDS="${LOAD_SECONDS:-60}"
+"$ROOT/.venv/bin/locust" -f loadtest/locustfile.py --headless --host "$HOST" --only-summary \
+  --csv "$OUT/$SHAPE" --html "$OUT/$SHAPE.html" --loglevel WARNING
+echo ">> reports: $OUT/$SHAPE.html, $OUT/${SHAPE}_stats.csv, $OUT/$SHAPE-summary.json"

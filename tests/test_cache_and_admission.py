@@ -1,0 +1,100 @@
+"""The hot-video cache (hits, one loader under a stampede, write-through) and admission control."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import event
+
+from tests.conftest import Api, base_settings, running
+
+
+@contextmanager
+def video_reads(api: Api) -> Iterator[list[str]]:
+    """SELECTs on the videos table, on either engine, while inside."""
+    seen: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.startswith("SELECT") and "FROM videos WHERE video_id" in statement:
+            seen.append(statement)
+
+    engines = {api.state.db.primary.sync_engine, api.state.db.replica.sync_engine}
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", record)
+
+
+async def test_hot_reads_come_from_the_cache(api: Api) -> None:
+    alice = await api.user()
+    video_id = await api.video(alice, await api.channel(alice))
+    await api.state.redis.delete(f"{api.state.settings.redis_prefix}:video:{video_id}")
+    with video_reads(api) as reads:
+        for _ in range(20):
+            assert (await api.client.get(f"/v1/videos/{video_id}")).status_code == 200
+            assert (await api.view(video_id)).status_code == 202
+    assert len(reads) == 1  # one load, 39 hits
+
+
+async def test_a_stampede_on_a_cold_key_loads_once(api: Api) -> None:
+    alice = await api.user()
+    video_id = await api.video(alice, await api.channel(alice))
+    await api.state.redis.delete(f"{api.state.settings.redis_prefix}:video:{video_id}")
+    with video_reads(api) as reads:
+        answers = await asyncio.gather(*(api.client.get(f"/v1/videos/{video_id}") for _ in range(50)))
+    assert all(a.status_code == 200 for a in answers)
+    assert len(reads) == 1
+
+
+async def test_writes_go_through_the_cache(api: Api) -> None:
+    alice = await api.user()
+    video_id = await api.video(alice, await api.channel(alice))
+    assert (await api.client.get(f"/v1/videos/{video_id}")).json()["title"] == "v"  # now cached
+    await api.client.patch(f"/v1/videos/{video_id}", json={"title": "renamed"}, headers=alice.auth)
+    assert (await api.client.get(f"/v1/videos/{video_id}")).json()["title"] == "renamed"
+    await api.client.patch(f"/v1/videos/{video_id}", json={"visibility": "private"}, headers=alice.auth)
+    assert (await api.client.get(f"/v1/videos/{video_id}")).status_code == 404
+    await api.client.delete(f"/v1/videos/{video_id}", headers=alice.auth)
+    assert (await api.client.get(f"/v1/videos/{video_id}", headers=alice.auth)).status_code == 404
+
+
+async def test_overload_is_shed_with_503_but_views_are_admitted() -> None:
+    async with running(base_settings(max_in_flight=2, redis_prefix="admission")) as app:
+        alice = await app.user()
+        video_id = await app.video(alice, await app.channel(alice))
+        # Two requests in flight hold the only slots: park them inside the app on a lock.
+        gate = asyncio.Event()
+        from api.domain.videos import services
+
+        original = services.find
+
+        async def slow_find(*args: Any) -> Any:
+            await gate.wait()
+            return await original(*args)
+
+        services.find = slow_find  # type: ignore[assignment]
+        try:
+            parked = [asyncio.create_task(app.client.get(f"/v1/videos/{video_id}")) for _ in range(2)]
+            for _ in range(50):  # let them in
+                await asyncio.sleep(0)
+            shed = await app.client.get(f"/v1/channels/{2**62}")
+            assert shed.status_code == 503 and shed.headers["Retry-After"] == "1"
+            assert shed.json()["detail"] == "overloaded, retry shortly"
+            assert (await app.client.get("/health/live")).status_code == 200
+            view = asyncio.create_task(app.view(video_id))  # admitted although full: it waits in
+            for _ in range(50):
+                await asyncio.sleep(0)
+            assert not view.done()  # (a shed request would have been answered at once)
+            gate.set()
+            assert (await view).status_code == 202
+            assert [(await p).status_code for p in parked] == [200, 200]
+        finally:
+            services.find = original  # type: ignore[assignment]
+            gate.set()
+        assert (await app.client.get(f"/v1/channels/{2**62}")).status_code == 404  # room again
