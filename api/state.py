@@ -29,9 +29,17 @@ class AppState:
 
     @classmethod
     def create(cls, settings: Settings) -> AppState:
-        client = aioredis.Redis.from_url(
-            settings.redis_url, socket_timeout=2, socket_connect_timeout=2, health_check_interval=10
+        # A bounded pool that makes a request wait for a free connection (up to 2 s) rather than
+        # fail: redis-py's default pool raises MaxConnectionsError when a burst outnumbers it.
+        pool = aioredis.BlockingConnectionPool.from_url(
+            settings.redis_url,
+            max_connections=64,
+            timeout=2,
+            socket_timeout=2,
+            socket_connect_timeout=2,
+            health_check_interval=10,
         )
+        client = aioredis.Redis(connection_pool=pool)
         prefix = settings.redis_prefix
         return cls(
             settings=settings,

@@ -98,3 +98,14 @@ async def test_overload_is_shed_with_503_but_views_are_admitted() -> None:
             services.find = original  # type: ignore[assignment]
             gate.set()
         assert (await app.client.get(f"/v1/channels/{2**62}")).status_code == 404  # room again
+
+
+async def test_a_burst_larger_than_the_redis_pool_waits_for_connections(api: Api) -> None:
+    """300 views at once through 64 Redis connections: every one accepted (redis-py's default pool
+    would refuse past 100 with MaxConnectionsError, a 503)."""
+    alice = await api.user()
+    video_id = await api.video(alice, await api.channel(alice))
+    before = (await api.views(video_id))["views"]
+    answers = await asyncio.gather(*(api.view(video_id) for _ in range(300)))
+    assert [a.status_code for a in answers] == [202] * 300
+    assert (await api.views(video_id))["views"] == before + 300
