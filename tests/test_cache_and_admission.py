@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -34,7 +35,7 @@ def video_reads(api: Api) -> Iterator[list[str]]:
 async def test_hot_reads_come_from_the_cache(api: Api) -> None:
     alice = await api.user()
     video_id = await api.video(alice, await api.channel(alice))
-    await api.state.redis.delete(f"{api.state.settings.redis_prefix}:video:{video_id}")
+    await api.state.videos.invalidate(video_id)
     with video_reads(api) as reads:
         for _ in range(20):
             assert (await api.client.get(f"/v1/videos/{video_id}")).status_code == 200
@@ -45,7 +46,7 @@ async def test_hot_reads_come_from_the_cache(api: Api) -> None:
 async def test_a_stampede_on_a_cold_key_loads_once(api: Api) -> None:
     alice = await api.user()
     video_id = await api.video(alice, await api.channel(alice))
-    await api.state.redis.delete(f"{api.state.settings.redis_prefix}:video:{video_id}")
+    await api.state.videos.invalidate(video_id)
     with video_reads(api) as reads:
         answers = await asyncio.gather(*(api.client.get(f"/v1/videos/{video_id}") for _ in range(50)))
     assert all(a.status_code == 200 for a in answers)
@@ -109,3 +110,22 @@ async def test_a_burst_larger_than_the_redis_pool_waits_for_connections(api: Api
     answers = await asyncio.gather(*(api.view(video_id) for _ in range(300)))
     assert [a.status_code for a in answers] == [202] * 300
     assert (await api.views(video_id))["views"] == before + 300
+
+
+async def test_another_process_sees_a_write_within_the_local_ttl(api: Api) -> None:
+    """Each process keeps hot metadata for a second in memory; a write made through another
+    process reaches it within that second (here: two app instances over one Redis)."""
+    from api.domain.videos.cache import LOCAL_TTL_SECONDS
+
+    alice = await api.user()
+    video_id = await api.video(alice, await api.channel(alice))
+    async with running(api.state.settings) as other:
+        assert (await other.client.get(f"/v1/videos/{video_id}")).json()["title"] == "v"  # cached there
+        await api.client.patch(f"/v1/videos/{video_id}", json={"title": "new"}, headers=alice.auth)
+        assert (await api.client.get(f"/v1/videos/{video_id}")).json()[
+            "title"
+        ] == "new"  # the writer: at once
+        changed_at = time.monotonic()
+        while (await other.client.get(f"/v1/videos/{video_id}")).json()["title"] != "new":
+            assert time.monotonic() - changed_at < LOCAL_TTL_SECONDS + 0.5, "stale past the local TTL"
+            await asyncio.sleep(0.05)

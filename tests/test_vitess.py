@@ -163,9 +163,9 @@ async def test_feeds_read_replicas_and_owners_read_their_writes(api: Api) -> Non
         # Video by id: the write-through cache has it at once; on a cache miss the replica, which
         # has not applied it yet, answers.
         assert (await api.client.get(f"/v1/videos/{video_id}")).status_code == 200
-        await api.state.redis.delete(f"{api.state.settings.redis_prefix}:video:{video_id}")
+        await api.state.videos.invalidate(video_id)
         assert (await api.client.get(f"/v1/videos/{video_id}")).status_code == 404
-        await api.state.redis.delete(f"{api.state.settings.redis_prefix}:video:{video_id}")  # the 404
+        await api.state.videos.invalidate(video_id)  # forget the 404
         public = await api.client.get(f"/v1/channels/{channel_id}/videos")
         assert public.json()["items"] == []
         assert (await api.client.get("/v1/me/feed", headers=bob.auth)).json()["items"] == []

@@ -1,12 +1,17 @@
 """Hot video metadata in Redis, shared by every API process, with stampede protection: when a key
 is missing, one loader per process (single flight) and one per cluster (a short Redis lock) reads
 the database; the others wait for its result. Writes go through (the cache gets the row just
-written), deletes leave a tombstone, so a replica's lag is never cached over a newer write."""
+written), deletes leave a tombstone, so a replica's lag is never cached over a newer write.
+
+In front of Redis, each process keeps what it read for LOCAL_TTL_SECONDS: a hot video then costs
+no round trip at all. Another process's write reaches it within that second (the writing process
+sees its own write at once); owners always read the primary (see videos.services.find)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Awaitable, Callable
 
 import msgspec
@@ -21,6 +26,8 @@ MISSING = b"-"  # cached "no such video"
 NEGATIVE_TTL_SECONDS = 5
 LOCK_MS = 2000
 WAIT_STEPS = 40  # a waiting process looks this many times (5 ms apart) for the loader's result
+LOCAL_TTL_SECONDS = 1.0
+LOCAL_MAX_ENTRIES = 50_000
 
 Loader = Callable[[], Awaitable[Video | None]]
 
@@ -31,6 +38,12 @@ class VideoCache:
         self.prefix = f"{prefix}:video:"
         self.ttl = ttl_seconds
         self._inflight: dict[int, asyncio.Future[Video | None]] = {}
+        self._local: dict[int, tuple[float, Video | None]] = {}  # video id -> (expires, video)
+
+    def _remember(self, video_id: int, video: Video | None) -> None:
+        if len(self._local) >= LOCAL_MAX_ENTRIES:
+            self._local.clear()  # crude but bounded: hot videos come back within a second
+        self._local[video_id] = (time.monotonic() + LOCAL_TTL_SECONDS, video)
 
     def _decode(self, raw: bytes | str) -> Video | None:
         return None if raw == MISSING else msgspec.json.decode(raw, type=Video)
@@ -38,6 +51,10 @@ class VideoCache:
     async def get(self, video_id: int, load: Loader) -> Video | None:
         if self.ttl <= 0:
             return await load()
+        local = self._local.get(video_id)
+        if local is not None and local[0] > time.monotonic():
+            LOOKUPS.labels(result="local").inc()
+            return local[1]
         try:
             raw = await self.redis.get(self.prefix + str(video_id))
         except redis.exceptions.RedisError:  # no cache: the database still answers
@@ -45,7 +62,9 @@ class VideoCache:
             return await load()
         if raw is not None:
             LOOKUPS.labels(result="hit").inc()
-            return self._decode(raw)
+            video = self._decode(raw)
+            self._remember(video_id, video)
+            return video
         pending = self._inflight.get(video_id)
         if pending is not None:  # this process is already loading it: wait for that
             LOOKUPS.labels(result="coalesced").inc()
@@ -84,6 +103,7 @@ class VideoCache:
     async def put(self, video_id: int, video: Video | None) -> None:
         if self.ttl <= 0:
             return
+        self._remember(video_id, video)
         key = self.prefix + str(video_id)
         value, ttl = (
             (MISSING, NEGATIVE_TTL_SECONDS) if video is None else (msgspec.json.encode(video), self.ttl)
@@ -95,3 +115,8 @@ class VideoCache:
             LOOKUPS.labels(result="error").inc()
             with contextlib.suppress(redis.exceptions.RedisError):
                 await self.redis.delete(key)
+
+    async def invalidate(self, video_id: int) -> None:
+        """Forget a video here and in Redis (the next read loads it again)."""
+        self._local.pop(video_id, None)
+        await self.redis.delete(self.prefix + str(video_id))
