@@ -8,4 +8,4 @@ COPY sharding sharding
 COPY loadtest loadtest
 RUN pip install --no-cache-dir .
 USER nobody
-CMD ["uvicorn", "api.app:create_app", "--factory", "--host", "0.0.0.0", "--port", "8080"]
+CMD ["granian", "--interface", "asgi", "--factory", "--host", "0.0.0.0", "--port", "8080", "api.app:create_app"]

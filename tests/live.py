@@ -1,4 +1,5 @@
-"""Real processes for end-to-end tests: uvicorn serving the app, the processing worker, the edge."""
+"""Real processes for end-to-end tests: granian serving the app (as `make run` does), the processing
+worker, the edge."""
 
 from __future__ import annotations
 
@@ -33,30 +34,33 @@ def wait_until_ok(url: str, process: subprocess.Popen[bytes] | None, what: str, 
 
 @contextmanager
 def api_server(env: dict[str, str] | None = None) -> Iterator[str]:
-    """uvicorn serving the app on a free loopback port; yields its base URL. Its per-client rate
+    """The app served by granian on a free loopback port; yields its base URL. Its per-client rate
     limit is lifted: every test process calls from 127.0.0.1 (the limiter has tests of its own)."""
     port = free_port()
     env = {"VIDSTORE_RATE_LIMIT_REQUESTS": "1000000"} | (env or {})
     process = subprocess.Popen(
         [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "api.app:create_app",
+            str(Path(sys.executable).parent / "granian"),
+            "--interface",
+            "asgi",
             "--factory",
             "--host",
             "127.0.0.1",
             "--port",
             str(port),
+            "--workers",
+            "1",
+            "--no-access-log",
             "--log-level",
             "warning",
+            "api.app:create_app",
         ],
         cwd=ROOT,
         env=os.environ | env,
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_until_ok(f"{url}/health/live", process, "uvicorn")
+        wait_until_ok(f"{url}/health/live", process, "granian")
         yield url
     finally:
         process.terminate()

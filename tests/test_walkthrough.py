@@ -1,4 +1,4 @@
-"""The README's walkthrough, run as printed against a real uvicorn serving the app (only the API's
+"""The README's walkthrough, run as printed against the real server, worker and edge (only the API's
 port differs, so it cannot clash with a `make run` on the same machine)."""
 
 from __future__ import annotations
