@@ -16,7 +16,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -32,6 +31,7 @@ from api.domain.views.buffer import ViewBuffer
 from api.domain.views.flusher import Flusher
 from api.settings import Settings
 from api.state import AppState
+from loadtest.serving import granian
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / ".data" / "bench"
@@ -42,48 +42,11 @@ FAST = {  # what a capacity benchmark turns off: per-client limits and the viewe
 }
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def serve(target: str, env: dict[str, str] | None = None, factory: bool = True) -> Iterator[str]:
-    """granian, one worker, pinned to core 0."""
-    port = free_port()
-    args = ["taskset", "-c", "0", str(Path(sys.executable).parent / "granian"), "--interface", "asgi"]
-    args += ["--factory"] if factory else []
-    args += [
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        "1",
-        "--no-access-log",
-        "--log-level",
-        "error",
-        target,
-    ]
-    process = subprocess.Popen(args, cwd=ROOT, env=os.environ | FAST | (env or {}))
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(url + "/health/live").status_code < 500:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None and time.monotonic() < deadline, f"{target} did not start"
-            time.sleep(0.1)
+    """granian, one worker, pinned to core 0, with capacity-benchmark settings."""
+    with granian(target, FAST | (env or {}), factory=factory, cpu=0, log_level="error") as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def wrk(url: str, seconds: float, connections: int = 64, method: str = "GET") -> dict[str, float]:

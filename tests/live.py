@@ -7,64 +7,19 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
-
-from tests.servers import free_port
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def wait_until_ok(url: str, process: subprocess.Popen[bytes] | None, what: str, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while True:  # poll until it answers (or died)
-        assert process is None or process.poll() is None, f"{what} exited during startup"
-        try:
-            if httpx.get(url).status_code < 500:
-                return
-        except httpx.TransportError:
-            pass
-        assert time.monotonic() < deadline, f"{what} did not answer in {seconds} s"
-        time.sleep(0.1)
+from loadtest.serving import ROOT, free_port, granian
 
 
 @contextmanager
 def api_server(env: dict[str, str] | None = None) -> Iterator[str]:
     """The app served by granian on a free loopback port; yields its base URL. Its per-client rate
     limit is lifted: every test process calls from 127.0.0.1 (the limiter has tests of its own)."""
-    port = free_port()
-    env = {"VIDSTORE_RATE_LIMIT_REQUESTS": "1000000"} | (env or {})
-    process = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "granian"),
-            "--interface",
-            "asgi",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-            "--no-access-log",
-            "--log-level",
-            "warning",
-            "api.app:create_app",
-        ],
-        cwd=ROOT,
-        env=os.environ | env,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_ok(f"{url}/health/live", process, "granian")
+    with granian(env={"VIDSTORE_RATE_LIMIT_REQUESTS": "1000000"} | (env or {})) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 @contextmanager

@@ -2,15 +2,8 @@
 
 from __future__ import annotations
 
-import socket
-
+from loadtest.serving import free_port
 from tests.conftest import Api, base_settings, running
-
-
-def unused_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def test_rate_limit_is_per_key_and_shared_by_workers(api: Api) -> None:
@@ -58,7 +51,7 @@ async def test_readiness_reports_each_dependency(api: Api) -> None:
 async def test_redis_down_means_503_not_lost_views(api: Api) -> None:
     alice = await api.user()
     video_id = await api.video(alice, await api.channel(alice))
-    no_redis = base_settings(redis_url=f"redis://127.0.0.1:{unused_port()}/0")
+    no_redis = base_settings(redis_url=f"redis://127.0.0.1:{free_port()}/0")
     async with running(no_redis) as app:
         ready = await app.client.get("/health/ready")
         assert ready.status_code == 503
@@ -83,7 +76,7 @@ async def test_redis_down_means_503_not_lost_views(api: Api) -> None:
 
 async def test_database_down_means_503(api: Api) -> None:
     url = api.state.settings.database_url
-    dead = url.replace(url.split("@", 1)[1].split("/", 1)[0], f"127.0.0.1:{unused_port()}")
+    dead = url.replace(url.split("@", 1)[1].split("/", 1)[0], f"127.0.0.1:{free_port()}")
     async with running(base_settings(database_url=dead, replica_database_url=dead)) as app:
         ready = await app.client.get("/health/ready")
         assert ready.status_code == 503 and ready.json()["checks"]["database"].startswith("down")

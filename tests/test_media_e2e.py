@@ -22,7 +22,7 @@ import redis
 from api.domain.playback.tokens import sign_path
 from api.settings import Settings
 from tests.conftest import base_settings, report
-from tests.live import ROOT, api_server, edge, worker
+from tests.live import ROOT, api_server, edge, free_port, worker
 
 PART = 5 * 2**20  # uploads above this go multipart
 
@@ -134,8 +134,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "VIDSTORE_JOB_MAX_ATTEMPTS": "3",
     }
     folder = tmp_path_factory.mktemp("edge")
-    from tests.servers import free_port
-
     edge_port = free_port()
     env["VIDSTORE_CDN_BASE_URL"] = f"http://127.0.0.1:{edge_port}"
     with api_server(env) as api, edge(api, folder, edge_port) as edge_url, worker(env) as process:

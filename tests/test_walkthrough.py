@@ -11,8 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.live import ROOT, api_server, edge, worker
-from tests.servers import free_port
+from tests.live import ROOT, api_server, edge, free_port, worker
 
 
 def walkthrough_script() -> str:

@@ -1,0 +1,62 @@
+"""Serving the app on a loopback port of its own, for the benchmark and the end-to-end tests: granian
+(as `make run` serves it), started, and waited for until it answers."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until_ok(url: str, process: subprocess.Popen[bytes] | None, what: str, seconds: float = 30) -> None:
+    """Poll `url` until it answers below 500; fail at once if `process` died, or after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while True:
+        assert process is None or process.poll() is None, f"{what} exited during startup"
+        try:
+            if httpx.get(url).status_code < 500:
+                return
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, f"{what} did not answer in {seconds} s"
+        time.sleep(0.1)
+
+
+@contextmanager
+def granian(
+    target: str = "api.app:create_app",
+    env: dict[str, str] | None = None,
+    factory: bool = True,
+    cpu: int | None = None,
+    log_level: str = "warning",
+) -> Iterator[str]:
+    """One granian worker serving `target` (pinned to core `cpu` if given); yields its base URL."""
+    port = free_port()
+    args = ["taskset", "-c", str(cpu)] if cpu is not None else []
+    args += [str(Path(sys.executable).parent / "granian"), "--interface", "asgi"]
+    args += ["--factory"] if factory else []
+    args += ["--host", "127.0.0.1", "--port", str(port), "--workers", "1", "--no-access-log"]
+    args += ["--log-level", log_level, target]
+    process = subprocess.Popen(args, cwd=ROOT, env=os.environ | (env or {}))
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_ok(f"{url}/health/live", process, target)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
