@@ -11,9 +11,9 @@ import signal
 
 from prometheus_client import start_http_server
 
+from api import storage
 from api.domain.processing.sweeper import sweep
 from api.domain.processing.worker import Worker
-from api.domain.videos import repositories as video_repo
 from api.domain.videos import services as videos
 from api.domain.views.flusher import Flusher
 from api.settings import Settings
@@ -55,17 +55,15 @@ async def _video_status(
 ) -> None:
     state = AppState.create(Settings.from_env())
     try:
-        async with state.db.primary.connect() as conn:
-            video = await video_repo.get(conn, video_id)
-        if video is None:
-            raise SystemExit(f"video {video_id} not found")
         fields: dict[str, object] = {"status": status}
         if status == "ready":
             fields["duration_ms"] = duration_ms
-            fields["manifest_key"] = manifest_key or f"videos/{video_id}/hls/master.m3u8"
+            fields["manifest_key"] = manifest_key or storage.manifest_key(video_id)
         if status == "failed":
             fields["failure_reason"] = reason or "failed"
-        updated = await videos.set_fields(state, video, fields)
+        updated = await videos.set_status(state, video_id, fields)
+        if updated is None:
+            raise SystemExit(f"video {video_id} not found")
         print(f"video {updated.video_id}: {updated.status}")
     finally:
         await state.close()

@@ -25,6 +25,11 @@ def video_prefix(video_id: int) -> str:
     return f"videos/{video_id}/"
 
 
+def manifest_key(video_id: int) -> str:
+    """The HLS master playlist the worker writes and playback URLs point at."""
+    return video_prefix(video_id) + "hls/master.m3u8"
+
+
 @dataclass(frozen=True, slots=True)
 class ObjectInfo:
     size: int

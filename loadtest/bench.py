@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import os
 import re
@@ -25,12 +26,11 @@ from typing import Any
 
 import httpx
 
-from api.domain.videos import repositories as video_repo
-from api.domain.videos import services as videos
 from api.domain.views.buffer import ViewBuffer
 from api.domain.views.flusher import Flusher
 from api.settings import Settings
 from api.state import AppState
+from loadtest.seed import mark_ready
 from loadtest.serving import granian
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -85,23 +85,12 @@ def ready_video(api: str, env: dict[str, str]) -> int:
         httpx.post(f"{api}/v1/channels/{channel}/videos", json=body, headers=auth).json()["video_id"]
     )
 
-    async def mark() -> None:
-        saved = dict(os.environ)
-        os.environ.update(env)
-        try:
-            state = AppState.create(Settings.from_env())
-        finally:
-            os.environ.clear()
-            os.environ.update(saved)
-        try:
-            async with state.db.primary.connect() as conn:
-                video = await video_repo.get(conn, video_id)
-            assert video is not None
-            await videos.set_fields(state, video, {"status": "ready", "duration_ms": 1000})
-        finally:
-            await state.close()
-
-    asyncio.run(mark())
+    settings = dataclasses.replace(
+        Settings.from_env(),
+        database_url=env.get("VIDSTORE_DATABASE_URL", os.environ["VIDSTORE_DATABASE_URL"]),
+        replica_database_url=env.get("VIDSTORE_REPLICA_DATABASE_URL", os.environ["VIDSTORE_DATABASE_URL"]),
+    )
+    asyncio.run(mark_ready([video_id], settings))
     return video_id
 
 

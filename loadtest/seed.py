@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from api.domain.videos import repositories as video_repo
+from api import storage
 from api.domain.videos import services as videos
 from api.settings import Settings
 from api.state import AppState
@@ -36,19 +36,13 @@ async def _post(client: httpx.AsyncClient, url: str, body: dict[str, Any], key: 
     return response.json()
 
 
-async def mark_ready(video_ids: list[int]) -> None:
-    state = AppState.create(Settings.from_env())
+async def mark_ready(video_ids: list[int], settings: Settings | None = None) -> None:
+    """What the worker does once a video is transcoded (load data skips the transcoding)."""
+    state = AppState.create(settings or Settings.from_env())
     try:
         for video_id in video_ids:
-            async with state.db.primary.connect() as conn:
-                video = await video_repo.get(conn, video_id)
-            assert video is not None
-            fields = {
-                "status": "ready",
-                "duration_ms": 60_000,
-                "manifest_key": f"videos/{video_id}/hls/master.m3u8",
-            }
-            await videos.set_fields(state, video, fields)
+            ready = {"status": "ready", "duration_ms": 60_000, "manifest_key": storage.manifest_key(video_id)}
+            assert await videos.set_status(state, video_id, ready) is not None
     finally:
         await state.close()
 

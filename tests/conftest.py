@@ -20,8 +20,8 @@ import pytest
 import redis.asyncio as aioredis
 from httpx import ASGITransport, AsyncClient, Response
 
+from api import storage
 from api.app import create_app
-from api.domain.videos import repositories as video_repo
 from api.domain.videos import services as videos
 from api.domain.views.flusher import Flusher
 from api.settings import Settings
@@ -169,13 +169,10 @@ class Api:
 
     async def set_status(self, video_id: int, status: str) -> None:
         """What the processing worker does when a video is transcoded (not an API call)."""
-        async with self.state.db.primary.connect() as conn:
-            video = await video_repo.get(conn, video_id)
-        assert video is not None
         fields: dict[str, Any] = {"status": status}
         if status == "ready":
-            fields |= {"duration_ms": 61_000, "manifest_key": f"videos/{video_id}/hls/master.m3u8"}
-        await videos.set_fields(self.state, video, fields)
+            fields |= {"duration_ms": 61_000, "manifest_key": storage.manifest_key(video_id)}
+        assert await videos.set_status(self.state, video_id, fields) is not None
 
     async def views(self, video_id: int, caller: Caller | None = None) -> dict[str, int]:
         response = await self.client.get(

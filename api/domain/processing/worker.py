@@ -38,16 +38,6 @@ DURATION = Histogram("vidstore_job_duration_seconds", "Time to handle a job", ["
 CONTENT_TYPES = {".m3u8": "application/vnd.apple.mpegurl", ".ts": "video/mp2t", ".jpg": "image/jpeg"}
 
 
-async def set_status(state: AppState, video_id: int, **fields: object) -> None:
-    """Write a video's processing fields (single shard, by channel_id) and announce the change."""
-    async with state.db.primary.connect() as conn:
-        video = await video_repo.get(conn, video_id)
-    if video is None:
-        return
-    await videos.set_fields(state, video, dict(fields))
-    await state.redis.publish(state.events_channel(video_id), str(fields.get("status", "")))
-
-
 def _transcode(state: AppState, video_id: int, workdir: Path) -> tuple[media.Probe, str, str]:
     """The blocking part: download, probe, transcode, upload. Returns (probe, manifest, thumbnail)."""
     source = workdir / "source"
@@ -59,7 +49,7 @@ def _transcode(state: AppState, video_id: int, workdir: Path) -> tuple[media.Pro
         state.store.upload(str(path), key, CONTENT_TYPES.get(path.suffix, "application/octet-stream"))
     thumb = media.thumbnail(source, workdir / "thumb.jpg", probe)
     state.store.upload(str(thumb), prefix + "thumb.jpg", "image/jpeg")
-    return probe, prefix + "hls/master.m3u8", prefix + "thumb.jpg"
+    return probe, storage.manifest_key(video_id), prefix + "thumb.jpg"
 
 
 async def transcode(state: AppState, job: Job) -> None:
@@ -71,17 +61,10 @@ async def transcode(state: AppState, job: Job) -> None:
         try:
             probe, manifest, thumb = await asyncio.to_thread(_transcode, state, job.video_id, Path(tmp))
         except media.InvalidMedia as exc:
-            await set_status(state, job.video_id, status="failed", failure_reason=str(exc)[:500])
+            await videos.set_fields(state, video, {"status": "failed", "failure_reason": str(exc)[:500]})
             return
-    await set_status(
-        state,
-        job.video_id,
-        status="ready",
-        duration_ms=probe.duration_ms,
-        manifest_key=manifest,
-        thumbnail_key=thumb,
-        failure_reason=None,
-    )
+    ready = {"status": "ready", "duration_ms": probe.duration_ms, "manifest_key": manifest}
+    await videos.set_fields(state, video, ready | {"thumbnail_key": thumb, "failure_reason": None})
 
 
 async def delete_blobs(state: AppState, job: Job) -> None:
@@ -109,9 +92,8 @@ class Worker:
             else:
                 JOBS.labels(kind=job.kind, result="dead").inc()
                 if job.kind == "transcode":
-                    await set_status(
-                        self.state, job.video_id, status="failed", failure_reason="processing failed"
-                    )
+                    failed = {"status": "failed", "failure_reason": "processing failed"}
+                    await videos.set_status(self.state, job.video_id, failed)
             return
         await self.state.jobs.ack(job)
         JOBS.labels(kind=job.kind, result="done").inc()

@@ -96,5 +96,4 @@ async def complete(state: AppState, user: User, video_id: int, done: UploadCompl
     )
     await state.jobs.enqueue("transcode", video_id)
     await state.redis.delete(_pending_key(state, video_id))
-    await state.redis.publish(state.events_channel(video_id), "processing")
     return updated

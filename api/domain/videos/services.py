@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
+import redis.exceptions
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -70,14 +72,27 @@ async def update(state: AppState, user: User, video_id: int, patch: VideoUpdate)
 
 
 async def set_fields(state: AppState, video: Video, fields: dict[str, Any]) -> Video:
-    """Write fields of one video (a single-shard statement by channel_id) and return it re-read."""
+    """Write fields of one video (a single-shard statement by channel_id) and return it re-read.
+    A status change is announced on the video's events channel."""
     async with state.db.primary.begin() as conn:
         await repo.update(conn, video.channel_id, video.video_id, fields)
         updated = await repo.get(conn, video.video_id)
     if updated is None:  # deleted concurrently
         raise _not_found(video.video_id)
     await state.videos.put(video.video_id, updated)  # write-through: never a staler copy
+    if "status" in fields:
+        # Best effort: the status itself is in the database; listeners can always re-read it.
+        with contextlib.suppress(redis.exceptions.RedisError):
+            await state.redis.publish(state.events_channel(video.video_id), updated.status)
     return updated
+
+
+async def set_status(state: AppState, video_id: int, fields: dict[str, Any]) -> Video | None:
+    """set_fields for a video known by id only (the worker, the operator's CLI, seeding);
+    None when it no longer exists."""
+    async with state.db.primary.connect() as conn:
+        video = await repo.get(conn, video_id)
+    return None if video is None else await set_fields(state, video, fields)
 
 
 async def delete(state: AppState, user: User, video_id: int) -> None:
