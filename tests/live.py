@@ -3,11 +3,13 @@ worker, the edge."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -52,3 +54,24 @@ def edge(api_url: str, folder: Path, port: int | None = None) -> Iterator[str]:
         subprocess.run(
             ["bash", "stack/edge-down.sh", str(folder)], cwd=ROOT, check=False, capture_output=True
         )
+
+
+async def eventually(
+    check: Callable[[], Awaitable[bool]], seconds: float, what: str, every: float = 0.1
+) -> None:
+    """Poll `check` until it holds; fail after `seconds` (for events nothing announces)."""
+    deadline = time.monotonic() + seconds
+    while not await check():
+        assert time.monotonic() < deadline, f"timed out after {seconds} s waiting for {what}"
+        await asyncio.sleep(every)
+
+
+async def stop_tablet(uid: int) -> None:
+    """Stop one vttablet of the local Vitess cluster (its MariaDB keeps running)."""
+    stop = f'source stack/vitess/env.sh && stop_pidfile "$VT_DATA/run/vttablet-{uid}.pid" vttablet'
+    await asyncio.to_thread(subprocess.run, ["bash", "-c", stop], cwd=ROOT, check=True, capture_output=True)
+
+
+async def start_tablet(uid: int, keyspace: str, shard: str) -> None:
+    command = ["bash", "stack/vitess/vttablet-up.sh", str(uid), keyspace, shard]
+    await asyncio.to_thread(subprocess.run, command, cwd=ROOT, check=True, capture_output=True)

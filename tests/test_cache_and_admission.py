@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 from sqlalchemy import event
 
 from tests.conftest import Api, base_settings, running
+from tests.live import eventually
 
 
 @contextmanager
@@ -74,24 +74,27 @@ async def test_overload_is_shed_with_503_but_views_are_admitted() -> None:
         from api.domain.videos import services
 
         original = services.find
+        entered: list[object] = []
 
         async def slow_find(*args: Any) -> Any:
+            entered.append(args)
             await gate.wait()
             return await original(*args)
+
+        async def inside(n: int) -> bool:
+            return len(entered) >= n
 
         services.find = slow_find  # type: ignore[assignment]
         try:
             parked = [asyncio.create_task(app.client.get(f"/v1/videos/{video_id}")) for _ in range(2)]
-            for _ in range(50):  # let them in
-                await asyncio.sleep(0)
+            await eventually(lambda: inside(2), 5, "two requests parked inside the app", every=0.01)
             shed = await app.client.get(f"/v1/channels/{2**62}")
             assert shed.status_code == 503 and shed.headers["Retry-After"] == "1"
             assert shed.json()["detail"] == "overloaded, retry shortly"
             assert (await app.client.get("/health/live")).status_code == 200
-            view = asyncio.create_task(app.view(video_id))  # admitted although full: it waits in
-            for _ in range(50):
-                await asyncio.sleep(0)
-            assert not view.done()  # (a shed request would have been answered at once)
+            view = asyncio.create_task(app.view(video_id))  # admitted although full: it gets in
+            await eventually(lambda: inside(3), 5, "the view admitted past the limit", every=0.01)
+            assert not view.done()
             gate.set()
             assert (await view).status_code == 202
             assert [(await p).status_code for p in parked] == [200, 200]
@@ -125,7 +128,10 @@ async def test_another_process_sees_a_write_within_the_local_ttl(api: Api) -> No
         assert (await api.client.get(f"/v1/videos/{video_id}")).json()[
             "title"
         ] == "new"  # the writer: at once
-        changed_at = time.monotonic()
-        while (await other.client.get(f"/v1/videos/{video_id}")).json()["title"] != "new":
-            assert time.monotonic() - changed_at < LOCAL_TTL_SECONDS + 0.5, "stale past the local TTL"
-            await asyncio.sleep(0.05)
+
+        async def other_sees_it() -> bool:
+            return bool((await other.client.get(f"/v1/videos/{video_id}")).json()["title"] == "new")
+
+        await eventually(
+            other_sees_it, LOCAL_TTL_SECONDS + 0.5, "the other process to see the write", every=0.05
+        )

@@ -8,13 +8,11 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
 
 import pytest
 from sqlalchemy.exc import DBAPIError
@@ -24,6 +22,7 @@ from api.domain.views import faults
 from api.domain.views import repositories as view_repo
 from sharding.dba import ROOT
 from tests.conftest import BACKEND, Api, base_settings, report, running
+from tests.live import eventually, start_tablet, stop_tablet
 from tests.servers import RedisServer
 
 CRASHES = int(os.environ.get("VIDSTORE_FAULT_CRASHES", "110"))
@@ -78,14 +77,13 @@ class World:
     async def drain(self) -> None:
         """A clean flusher until Redis holds nothing (dead flushers' leases expire first)."""
         flusher = self.api.flusher()
-        deadline = time.monotonic() + 60
-        while True:
+
+        async def empty() -> bool:  # pending batches wait for their dead flusher's lease to expire
             await flusher.flush_once()
             views, batches, _ = await self.api.state.views.totals()
-            if views == 0 and batches == 0:
-                return
-            assert time.monotonic() < deadline, f"{views} views in {batches} batches never flushed"
-            await asyncio.sleep(0.1)  # leases of killed flushers expire within LEASE_SECONDS
+            return views == 0 and batches == 0
+
+        await eventually(empty, 60, "every buffered view to be flushed")
 
     async def reconcile(self, what: str) -> None:
         await self.drain()
@@ -135,7 +133,7 @@ async def test_flusher_killed_at_random_points(world: World) -> None:
         exited = asyncio.create_task(flusher.wait())
         while not exited.done() and time.monotonic() < deadline:
             await world.views(world.rng.randint(1, 4))  # traffic while the flusher works
-            await asyncio.sleep(0.01)
+            await asyncio.wait({exited}, timeout=0.01)  # and see at once if it died
         if not exited.done():
             flusher.kill()
         await exited
@@ -189,10 +187,6 @@ async def test_database_connection_dropped_mid_transaction(world: World) -> None
     await world.reconcile(f"after {dropped} dropped connections")
 
 
-async def stack(*command: str) -> None:
-    await asyncio.to_thread(subprocess.run, command, cwd=ROOT, check=True, capture_output=True)
-
-
 @pytest.mark.skipif(BACKEND != "vitess", reason="one database on MariaDB: no shard can fail alone")
 async def test_one_shard_down_while_the_other_keeps_flushing(world: World) -> None:
     from sharding import shard_for, validate_shards
@@ -203,16 +197,14 @@ async def test_one_shard_down_while_the_other_keeps_flushing(world: World) -> No
     await world.views(200)
     await world.drain()
     before = await counts(world)
-    await stack(
-        "bash", "-c", 'source stack/vitess/env.sh && stop_pidfile "$VT_DATA/run/vttablet-200.pid" vttablet'
-    )
+    await stop_tablet(200)
     try:
         await world.views(300)
         outage = await flusher.flush_once()
         during = await counts(world, [v for v in on if on[v] == "80-"])  # -80 cannot even be read
     finally:
-        await stack("bash", "stack/vitess/vttablet-up.sh", "200", "vidstore", "-80")
-    await wait_for(lambda: readable(world), 60, "shard -80 to serve again")
+        await start_tablet(200, "vidstore", "-80")
+    await eventually(lambda: readable(world), 60, "shard -80 to serve again", every=0.5)
     after = await counts(world, [v for v in on if on[v] == "-80"])
     moved = {
         "80-": sum(during[v] - before[v] for v in during),
@@ -237,10 +229,3 @@ async def readable(world: World) -> bool:
     except DBAPIError:
         return False
     return True
-
-
-async def wait_for(check: Callable[[], Awaitable[Any]], seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while not await check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.5)

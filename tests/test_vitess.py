@@ -3,12 +3,9 @@ Vitess against ours, the shard map read from the cluster, and replicas that real
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import random
-import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -20,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.db import cluster_shards
 from sharding import keyspace_id, shard_for, validate_shards
-from sharding.dba import ROOT
 from tests.conftest import BACKEND, Api, replicas_caught_up
+from tests.live import eventually, start_tablet, stop_tablet
 
 pytestmark = pytest.mark.skipif(
     BACKEND != "vitess", reason="needs the Vitess cluster: runs in make test's vitess pass"
@@ -183,10 +180,6 @@ def tablets_serving(api: Api) -> int:
         return sum(1 for row in cur.fetchall() if "SERVING" in row)
 
 
-def stack(*command: str) -> None:
-    subprocess.run(command, cwd=ROOT, check=True, capture_output=True)
-
-
 async def test_reads_fall_back_to_the_primary_when_no_replica_serves(
     api: Api, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -194,10 +187,9 @@ async def test_reads_fall_back_to_the_primary_when_no_replica_serves(
     channel_id = await api.channel(alice)
     video_id = await api.video(alice, channel_id)
     serving = tablets_serving(api)
-    replicas = [("201", "-80"), ("301", "80-")]
+    replicas = [(201, "-80"), (301, "80-")]
     for uid, _ in replicas:
-        stop = f'source stack/vitess/env.sh && stop_pidfile "$VT_DATA/run/vttablet-{uid}.pid" vttablet'
-        await asyncio.to_thread(stack, "bash", "-c", stop)
+        await stop_tablet(uid)
     try:
         assert (await api.client.get(f"/v1/videos/{video_id}")).status_code == 200
         listed = await api.client.get(f"/v1/channels/{channel_id}/videos")
@@ -205,8 +197,9 @@ async def test_reads_fall_back_to_the_primary_when_no_replica_serves(
         assert "replica read failed, reading the primary" in caplog.text
     finally:
         for uid, shard in replicas:
-            await asyncio.to_thread(stack, "bash", "stack/vitess/vttablet-up.sh", uid, "vidstore", shard)
-    deadline = time.monotonic() + 60
-    while tablets_serving(api) < serving:  # vtgate re-discovers them (tablet refresh every 5 s)
-        assert time.monotonic() < deadline, "replica tablets did not serve again within 60 s"
-        await asyncio.sleep(0.5)
+            await start_tablet(uid, "vidstore", shard)
+
+    async def all_serving() -> bool:  # vtgate re-discovers them (tablet refresh every 5 s)
+        return tablets_serving(api) >= serving
+
+    await eventually(all_serving, 60, "the replica tablets to serve again", every=0.5)
