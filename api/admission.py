@@ -1,7 +1,14 @@
 """Admission control: past a limit of requests in flight in this process, new ones are refused at
 once with 503 and Retry-After instead of queueing until clients time out. A 10x spike then costs
-some fast refusals, not everyone's latency. Exempt: probes, metrics, and recording a view, which
-costs one Redis script and keeps being accepted as long as Redis is up."""
+some fast refusals, not everyone's latency.
+
+The default (8) is about four times what one process has in flight when its core is busy: at the
+~1.5 ms of CPU a metadata request costs and ~3 ms it takes with its database round trips, a full
+process holds about two. Past four times that, a new request would only wait behind the others;
+the spike run in BENCHMARKS.md measured admitted requests' p99 at 130-220 ms with the old limit
+of 256 and about 55 ms with 8. Exempt: probes, metrics, the edge's segment authorisation (playing
+videos must not stall), and views (the fast path in api.domain.views.ingest answers them before
+the router, as long as Redis is up)."""
 
 from __future__ import annotations
 
@@ -16,7 +23,7 @@ from api.errors import asgi_error
 
 SHED = Counter("vidstore_requests_shed_total", "Requests refused with 503 by admission control")
 IN_FLIGHT = Gauge("vidstore_requests_in_flight", "Requests being handled", multiprocess_mode="livesum")
-_ALWAYS_ADMITTED = re.compile(r"/health/.*|/metrics|/v1/videos/[0-9]+/views/?")
+_ALWAYS_ADMITTED = re.compile(r"/health/.*|/metrics|/v1/playback/verify|/v1/videos/[0-9]+/views/?")
 
 
 class AdmissionControl(ASGIMiddleware):

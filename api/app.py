@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
@@ -20,6 +21,7 @@ from api.domain.playback.controllers import PlaybackController
 from api.domain.uploads.controllers import UploadController
 from api.domain.users.controllers import UserController
 from api.domain.videos.controllers import VideoController
+from api.domain.views import ingest
 from api.domain.views.controllers import ViewController
 from api.errors import exception_handlers
 from api.ratelimit import RateLimitMiddleware
@@ -27,7 +29,22 @@ from api.settings import Settings
 from api.state import AppState
 
 
-def create_app(settings: Settings | None = None) -> Litestar:
+class VidstoreApp(Litestar):
+    """Litestar, with view POSTs answered before its router when the setting asks for it."""
+
+    view_fast_path = False
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if self.view_fast_path and scope["type"] == "http" and scope["method"] == "POST":
+            video_id = ingest.match(scope["path"])
+            if video_id is not None:
+                scope["app"] = scope["litestar_app"] = self
+                await ingest.serve(self.state.app, video_id, scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
+
+
+def create_app(settings: Settings | None = None) -> VidstoreApp:
     settings = settings or Settings.from_env()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
@@ -43,7 +60,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     prometheus = PrometheusConfig(
         app_name="vidstore", prefix="vidstore_http", group_path=True, exclude=["^/metrics", "^/health"]
     )
-    return Litestar(
+    app = VidstoreApp(
         route_handlers=[
             UserController,
             ChannelController,
@@ -60,7 +77,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         middleware=[
             prometheus.middleware,
             AdmissionControl(settings.max_in_flight),
-            RateLimitMiddleware(settings.rate_limit_requests, settings.rate_limit_window_seconds),
+            RateLimitMiddleware(),
         ],
         lifespan=[lifespan],
         request_max_body_size=settings.max_body_bytes,
@@ -73,3 +90,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         debug=False,
     )
+    app.view_fast_path = settings.view_fast_path
+    return app

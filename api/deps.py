@@ -26,14 +26,17 @@ def provide_app(state: State) -> AppState:
 
 
 async def provide_viewer(request: Request[Any, Any, Any], app: App) -> User | None:
+    client_ip = request.client.host if request.client else "unknown"
+    return await viewer_of(app, request.headers.get("authorization"), client_ip)
+
+
+async def viewer_of(app: AppState, authorization: str | None, client_ip: str) -> User | None:
     """The authenticated user, or None for an anonymous request; a bad key is a 401, never anonymous."""
-    header = request.headers.get("authorization")
-    if header is None:
+    if authorization is None:
         return None
-    token = bearer_token(header)
+    token = bearer_token(authorization)
     if token is None:
         raise NotAuthorizedException(detail="Authorization must be 'Bearer <api key>'")
-    client_ip = request.client.host if request.client else "unknown"
     return await authenticate(app, token, client_ip)
 
 

@@ -74,3 +74,13 @@ exception_handlers: ExceptionHandlersMap = {
     redis.exceptions.ConnectionError: unavailable,
     redis.exceptions.TimeoutError: unavailable,
 }
+
+
+def error_response(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """What the handlers above answer for `exc`, for a path served outside Litestar's router."""
+    for kind in type(exc).__mro__:
+        handler = exception_handlers.get(kind)
+        if handler is not None:
+            return handler(request, exc)  # type: ignore[no-any-return]
+    log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    return _json(500, "internal error")

@@ -10,24 +10,53 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 import redis.exceptions
 from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
+from litestar.exceptions import TooManyRequestsException
 from litestar.middleware import ASGIMiddleware
+from litestar.response.base import ASGIResponse
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.batching import Coalescer
 from api.errors import asgi_error
 from api.security import bearer_token
 
 log = logging.getLogger("vidstore.ratelimit")
 
-_WINDOW_SCRIPT = """
-local n = redis.call('INCR', KEYS[1])
-if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-return {n, redis.call('PTTL', KEYS[1])}
+# A window's hit in Lua, shared with the view script (api.domain.views.buffer), which counts a
+# view and its caller's hit in one call.
+WINDOW_HIT_LUA = """
+local function window_hit(key, window_ms)
+  local n = redis.call('INCR', key)
+  if n == 1 then redis.call('PEXPIRE', key, window_ms) end
+  return n, redis.call('PTTL', key)
+end
 """
+
+# One call counts the hits of many requests (see api.batching); a key may come several times.
+_WINDOW_SCRIPT = (
+    WINDOW_HIT_LUA
+    + """
+local out = {}
+for i, key in ipairs(KEYS) do
+  out[2 * i - 1], out[2 * i] = window_hit(key, ARGV[1])
+end
+return out
+"""
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    """One caller's window, for a script that counts the hit itself."""
+
+    key: str
+    max_hits: int
+    window_ms: int
 
 
 class FixedWindow:
@@ -36,15 +65,25 @@ class FixedWindow:
     def __init__(self, client: aioredis.Redis, prefix: str, window_seconds: int) -> None:
         self._script = client.register_script(_WINDOW_SCRIPT)
         self._prefix = prefix
-        self._window_ms = window_seconds * 1000
+        self.window_ms = window_seconds * 1000
+        self._hits = Coalescer(self._hit_many)
+
+    def key(self, identity: str) -> str:
+        return f"{self._prefix}:{identity}"
 
     async def hit(self, identity: str) -> tuple[int, float]:
         """Count one hit; return (hits in this window, seconds until the window resets)."""
-        count, ttl_ms = await self._script(keys=[f"{self._prefix}:{identity}"], args=[self._window_ms])
-        return int(count), max(int(ttl_ms), 0) / 1000
+        return await self.hit_key(self.key(identity))
+
+    async def hit_key(self, key: str) -> tuple[int, float]:
+        return await self._hits.submit(key)
+
+    async def _hit_many(self, keys: list[str]) -> list[tuple[int, float]]:
+        flat = await self._script(keys=keys, args=[self.window_ms])
+        return [(int(n), ttl_seconds(ttl)) for n, ttl in zip(flat[::2], flat[1::2], strict=True)]
 
     async def count(self, identity: str) -> int:
-        value = await self._script.registered_client.get(f"{self._prefix}:{identity}")
+        value = await self._script.registered_client.get(self.key(identity))
         return int(value or 0)
 
 
@@ -62,37 +101,77 @@ def _unlimited_path(scope: Scope) -> bool:
     return str(scope["path"]).startswith(("/health", "/metrics", "/schema"))
 
 
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    refusal: ASGIResponse | None  # a 429 to send instead of handling the request
+    headers: dict[str, str]  # RateLimit-* headers for the response
+
+
+class RateLimited(TooManyRequestsException):
+    """A caller past the limit, found by a script that counted the hit itself."""
+
+
+def ttl_seconds(pttl: int | bytes) -> float:
+    return max(int(pttl), 0) / 1000
+
+
+class RateLimiter:
+    """The per-client limit every route shares (the middleware and the view fast path)."""
+
+    def __init__(self, window: FixedWindow, limit: int, window_seconds: int) -> None:
+        self.window = window
+        self.limit = limit
+        self.window_seconds = window_seconds
+
+    def limit_of(self, scope: Scope) -> Limit:
+        return Limit(self.window.key(client_identity(scope)), self.limit, self.window.window_ms)
+
+    async def check(self, scope: Scope) -> Verdict:
+        try:
+            hits, reset = await self.window.hit(client_identity(scope))
+        except redis.exceptions.RedisError as exc:
+            # Fail open: losing the limiter for a moment is better than refusing every request.
+            log.warning("rate limiter unavailable, request let through: %r", exc)
+            return Verdict(None, {})
+        if hits > self.limit:
+            refused = self.refusal(reset)
+            return Verdict(asgi_error(429, refused.detail, reset), {})
+        return Verdict(None, self.headers(hits, reset))
+
+    def refusal(self, reset: float) -> RateLimited:
+        detail = f"rate limit exceeded: {self.limit} requests per {self.window_seconds}s"
+        return RateLimited(detail=detail, headers={"Retry-After": str(max(1, math.ceil(reset)))})
+
+    def headers(self, hits: int, reset: float) -> dict[str, str]:
+        return {
+            "RateLimit-Limit": str(self.limit),
+            "RateLimit-Remaining": str(max(self.limit - hits, 0)),
+            "RateLimit-Reset": str(math.ceil(reset)),
+        }
+
+
+def limiter_of(scope: Scope) -> RateLimiter:
+    limiter: RateLimiter = scope["litestar_app"].state.app.limiter
+    return limiter
+
+
 class RateLimitMiddleware(ASGIMiddleware):
     scopes = (ScopeType.HTTP,)
     # Probes, metrics scrapes and the docs are never limited.
     should_bypass_for_scope = staticmethod(_unlimited_path)
     exclude_opt_key = "no_rate_limit"
 
-    def __init__(self, limit: int, window_seconds: int) -> None:
-        self.limit = limit
-        self.window_seconds = window_seconds
-
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        window: FixedWindow = scope["litestar_app"].state.app.rate_window
-        try:
-            hits, reset = await window.hit(client_identity(scope))
-        except redis.exceptions.RedisError as exc:
-            # Fail open: losing the limiter for a moment is better than refusing every request.
-            log.warning("rate limiter unavailable, request let through: %r", exc)
-            await next_app(scope, receive, send)
+        verdict = await limiter_of(scope).check(scope)
+        if verdict.refusal is not None:
+            await verdict.refusal(scope, receive, send)
             return
-        if hits > self.limit:
-            detail = f"rate limit exceeded: {self.limit} requests per {self.window_seconds}s"
-            await asgi_error(429, detail, reset)(scope, receive, send)
-            return
-        remaining = str(self.limit - hits)
 
         async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
+            if message["type"] == "http.response.start" and verdict.headers:
                 headers = MutableScopeHeaders.from_message(message)
-                headers["RateLimit-Limit"] = str(self.limit)
-                headers["RateLimit-Remaining"] = remaining
-                headers["RateLimit-Reset"] = str(math.ceil(reset))
+                for name, value in verdict.headers.items():
+                    headers[name] = value
             await send(message)
 
         await next_app(scope, receive, send_with_headers)

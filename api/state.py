@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
+from cachetools import TTLCache
 
 from api.db import Database
 from api.domain.processing.queue import JobQueue
+from api.domain.users.schemas import User
 from api.domain.videos.cache import VideoCache
 from api.domain.views.buffer import ViewBuffer
-from api.ratelimit import FixedWindow
+from api.ratelimit import FixedWindow, RateLimiter
 from api.settings import Settings
 from api.storage import ObjectStore
 
@@ -20,12 +22,13 @@ class AppState:
     settings: Settings
     db: Database
     redis: aioredis.Redis
-    rate_window: FixedWindow
+    limiter: RateLimiter
     auth_failures: FixedWindow
     views: ViewBuffer
     store: ObjectStore
     jobs: JobQueue
     videos: VideoCache
+    verified_keys: TTLCache[tuple[int, bytes], User]  # see users.services.authenticate
 
     @classmethod
     def create(cls, settings: Settings) -> AppState:
@@ -45,7 +48,11 @@ class AppState:
             settings=settings,
             db=Database.connect(settings.database_url, settings.replica_database_url),
             redis=client,
-            rate_window=FixedWindow(client, f"{prefix}:rl", settings.rate_limit_window_seconds),
+            limiter=RateLimiter(
+                FixedWindow(client, f"{prefix}:rl", settings.rate_limit_window_seconds),
+                settings.rate_limit_requests,
+                settings.rate_limit_window_seconds,
+            ),
             auth_failures=FixedWindow(client, f"{prefix}:authfail", settings.rate_limit_window_seconds),
             views=ViewBuffer(client, prefix, settings.view_dedupe_seconds),
             store=ObjectStore(
@@ -57,6 +64,7 @@ class AppState:
             ),
             jobs=JobQueue(client, prefix, settings.job_max_attempts, settings.job_retry_base_seconds),
             videos=VideoCache(client, prefix, settings.video_cache_ttl_seconds),
+            verified_keys=TTLCache(maxsize=100_000, ttl=60),
         )
 
     def events_channel(self, video_id: int) -> str:

@@ -23,13 +23,21 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_until_ok(url: str, process: subprocess.Popen[bytes] | None, what: str, seconds: float = 30) -> None:
-    """Poll `url` until it answers below 500; fail at once if `process` died, or after `seconds`."""
+def wait_until_ok(
+    url: str,
+    process: subprocess.Popen[bytes] | None,
+    what: str,
+    seconds: float = 30,
+    status: int | None = None,
+) -> None:
+    """Poll `url` until it answers `status` (by default: anything below 500); fail at once if
+    `process` died, or after `seconds`."""
     deadline = time.monotonic() + seconds
     while True:
         assert process is None or process.poll() is None, f"{what} exited during startup"
         try:
-            if httpx.get(url).status_code < 500:
+            answer = httpx.get(url).status_code
+            if answer == status or (status is None and answer < 500):
                 return
         except httpx.TransportError:
             pass

@@ -33,12 +33,13 @@ logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request dro
 def base_settings(**changes: Any) -> Settings:
     if os.environ.get("VIDSTORE_TEST") != "1":
         pytest.exit("run the suite through `make test` (it points the app at the test databases)")
-    # Limits high enough that the suite is never throttled; tests of the limits pass their own.
+    # Limits high enough that the suite is never throttled or shed; tests of the limits pass their own.
     # No view dedupe either (tests record several views from one client); its own test turns it on.
     defaults: dict[str, Any] = {
         "rate_limit_requests": 1_000_000,
         "auth_failures_per_window": 1_000_000,
         "view_dedupe_seconds": 0,
+        "max_in_flight": 1_000_000,  # tests fire concurrent requests in one process
     }
     return dataclasses.replace(Settings.from_env(), **{**defaults, **changes})
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
+
 from loadtest.serving import free_port
 from tests.conftest import Api, base_settings, running
 
@@ -48,10 +52,11 @@ async def test_readiness_reports_each_dependency(api: Api) -> None:
     assert (await api.client.get("/health/live")).json() == {"status": "ok"}
 
 
-async def test_redis_down_means_503_not_lost_views(api: Api) -> None:
+@pytest.mark.parametrize("fast_path", [True, False], ids=["view-fast-path", "view-routed"])
+async def test_redis_down_means_503_not_lost_views(api: Api, fast_path: bool) -> None:
     alice = await api.user()
     video_id = await api.video(alice, await api.channel(alice))
-    no_redis = base_settings(redis_url=f"redis://127.0.0.1:{free_port()}/0")
+    no_redis = base_settings(redis_url=f"redis://127.0.0.1:{free_port()}/0", view_fast_path=fast_path)
     async with running(no_redis) as app:
         ready = await app.client.get("/health/ready")
         assert ready.status_code == 503
@@ -95,3 +100,24 @@ async def test_metrics_expose_latency_by_route_and_buffered_views(api: Api) -> N
     buffered = [line for line in text.splitlines() if line.startswith("vidstore_buffered_views ")]
     assert buffered and float(buffered[0].split()[1]) >= 1
     assert "vidstore_flush_shard_batches_total" in text
+
+
+async def test_a_verified_key_is_not_looked_up_again_and_a_wrong_one_still_fails(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from api.domain.users import repositories
+
+    alice = await api.user()
+    lookups: list[int] = []
+    original = repositories.get_with_hash
+
+    async def counted(conn: Any, user_id: int) -> Any:
+        lookups.append(user_id)
+        return await original(conn, user_id)
+
+    monkeypatch.setattr(repositories, "get_with_hash", counted)
+    for _ in range(3):
+        assert (await api.client.get("/v1/me", headers=alice.auth)).status_code == 200
+    assert lookups.count(alice.user_id) == 1  # the first request looked the key up; the others did not
+    forged = {"Authorization": f"Bearer vs_{alice.user_id}_{'B' * 43}"}  # right user, wrong secret
+    assert (await api.client.get("/v1/me", headers=forged)).status_code == 401

@@ -67,6 +67,8 @@ def test_seed_and_a_short_spike_run(tmp_path: Path) -> None:
                 str(tmp_path / "run"),
                 "--loglevel",
                 "WARNING",
+                "--exit-code-on-error",  # shed requests (503) fail in locust's eyes; the summary judges
+                "0",
             ],
             cwd=ROOT,
             env=env,
@@ -87,7 +89,8 @@ def test_the_benchmark_runs_every_step() -> None:
     )
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads((ROOT / ".data/bench/result.json").read_text())
-    assert result["ingest"]["ratio"] > 0 and result["hot_video"]["ratio"] > 0
+    assert result["ingest"]["ratio"] > 0 and result["ingest"]["fast_path_over_router"] > 0
+    assert all(hot["ratio"] > 0 for hot in result["hot_video"].values()) and "mariadb" in result["hot_video"]
     assert result["flush"]["statements_per_10k_views"] > 0 and result["references"]["redis_incr_rps"] > 0
     assert {"mariadb cache hit", "mariadb cache miss"} <= set(result["get_video"])
     assert "| view ingest" in done.stdout

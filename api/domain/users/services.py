@@ -25,23 +25,30 @@ async def create_user(state: AppState, name: str) -> UserCreated:
 
 async def authenticate(state: AppState, token: str, client_ip: str) -> User:
     """The user an API key belongs to. Failures are counted per client IP, so guessing keys (each
-    one a fresh rate-limit identity) is itself limited."""
+    one a fresh rate-limit identity) is itself limited. A key this process verified in the last
+    minute is not looked up again (keys never change; only their HMAC is kept as the cache key)."""
+    parsed = security.parse_key(token)
+    pepper = state.settings.api_key_pepper
+    cache_key = (parsed.user_id, security.hash_secret(pepper, parsed.secret)) if parsed else None
+    if cache_key is not None and (known := state.verified_keys.get(cache_key)) is not None:
+        return known
     failures_key = f"ip:{client_ip}"
     if await state.auth_failures.count(failures_key) >= state.settings.auth_failures_per_window:
         raise TooManyRequestsException(
             detail="too many failed authentications from this address",
             headers={"Retry-After": str(state.settings.rate_limit_window_seconds)},
         )
-    parsed = security.parse_key(token)
     found = None
     if parsed is not None:
         async with state.db.primary.connect() as conn:
             found = await repo.get_with_hash(conn, parsed.user_id)
     if (
         parsed is None
+        or cache_key is None
         or found is None
-        or not security.secret_matches(state.settings.api_key_pepper, parsed.secret, found[1])
+        or not security.secret_matches(pepper, parsed.secret, found[1])
     ):
         await state.auth_failures.hit(failures_key)
         raise NotAuthorizedException(detail="invalid API key")
+    state.verified_keys[cache_key] = found[0]
     return found[0]

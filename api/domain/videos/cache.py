@@ -11,17 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import Awaitable, Callable
 
 import msgspec
 import redis.asyncio as aioredis
 import redis.exceptions
+from cachetools import TTLCache
 from prometheus_client import Counter
 
 from api.domain.videos.schemas import Video
 
 LOOKUPS = Counter("vidstore_video_cache_total", "Video metadata lookups by result", ["result"])
+_LOCAL_HITS = LOOKUPS.labels(result="local")  # the hottest label, looked up once
 MISSING = b"-"  # cached "no such video"
 NEGATIVE_TTL_SECONDS = 5
 LOCK_MS = 2000
@@ -38,12 +39,10 @@ class VideoCache:
         self.prefix = f"{prefix}:video:"
         self.ttl = ttl_seconds
         self._inflight: dict[int, asyncio.Future[Video | None]] = {}
-        self._local: dict[int, tuple[float, Video | None]] = {}  # video id -> (expires, video)
+        self._local: TTLCache[int, Video | None] = TTLCache(LOCAL_MAX_ENTRIES, LOCAL_TTL_SECONDS)
 
     def _remember(self, video_id: int, video: Video | None) -> None:
-        if len(self._local) >= LOCAL_MAX_ENTRIES:
-            self._local.clear()  # crude but bounded: hot videos come back within a second
-        self._local[video_id] = (time.monotonic() + LOCAL_TTL_SECONDS, video)
+        self._local[video_id] = video
 
     def _decode(self, raw: bytes | str) -> Video | None:
         return None if raw == MISSING else msgspec.json.decode(raw, type=Video)
@@ -51,10 +50,13 @@ class VideoCache:
     async def get(self, video_id: int, load: Loader) -> Video | None:
         if self.ttl <= 0:
             return await load()
-        local = self._local.get(video_id)
-        if local is not None and local[0] > time.monotonic():
-            LOOKUPS.labels(result="local").inc()
-            return local[1]
+        try:
+            local = self._local[video_id]  # None here is a cached "no such video"
+        except KeyError:
+            pass
+        else:
+            _LOCAL_HITS.inc()
+            return local
         try:
             raw = await self.redis.get(self.prefix + str(video_id))
         except redis.exceptions.RedisError:  # no cache: the database still answers

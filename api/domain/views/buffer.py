@@ -1,4 +1,5 @@
-"""The view buffer in Redis. Recording a view is one atomic script (no database on the request path).
+"""The view buffer in Redis. Recording views is one atomic script per batch of concurrent requests
+(no database on the request path).
 
 Keys (P = prefix):
   P:views:live           hash  "<channel_id>:<video_id>" -> views not yet claimed by a flusher
@@ -22,18 +23,47 @@ from typing import cast
 
 import redis.asyncio as aioredis
 
-# A viewer's repeat within the dedupe window is not counted; every view joins the day's HyperLogLog.
-_RECORD = """
-redis.call('PFADD', KEYS[5], ARGV[3])
-redis.call('EXPIRE', KEYS[5], ARGV[4])
-if tonumber(ARGV[2]) > 0 and not redis.call('SET', KEYS[4], '1', 'NX', 'EX', ARGV[2]) then
-  return 0
+from api.batching import Coalescer
+from api.ratelimit import WINDOW_HIT_LUA, Limit, ttl_seconds
+
+# Many views in one call (see api.batching). Per view: its caller's rate-limit hit when it has a
+# limit (past it, the view is refused: -1), its day's HyperLogLog, then the dedupe window (a
+# viewer's repeat within it is not counted: 0), then the counter (1). Returns (result, hits, ms
+# until the window resets) per view.
+# KEYS: live, live_total, live_since, then (seen, uv, rate-limit window) per view;
+# ARGV: dedupe seconds, HyperLogLog expiry, now (ms), then (field, viewer, limit, window ms) per
+# view (limit 0: no limit; its window key is then not touched).
+_RECORD = (
+    WINDOW_HIT_LUA
+    + """
+local dedupe, counted, out = tonumber(ARGV[1]), 0, {}
+for i = 1, (#KEYS - 3) / 3 do
+  local k, a = 1 + 3 * i, 4 * i
+  local seen, uv, window = KEYS[k], KEYS[k + 1], KEYS[k + 2]
+  local name, viewer, limit = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])
+  local hits, ttl = 0, 0
+  if limit > 0 then hits, ttl = window_hit(window, ARGV[a + 3]) end
+  if limit > 0 and hits > limit then
+    out[i] = {-1, hits, ttl}
+  else
+    redis.call('PFADD', uv, viewer)
+    redis.call('EXPIRE', uv, ARGV[2])
+    if dedupe > 0 and not redis.call('SET', seen, '1', 'NX', 'EX', dedupe) then
+      out[i] = {0, hits, ttl}
+    else
+      redis.call('HINCRBY', KEYS[1], name, 1)
+      counted = counted + 1
+      out[i] = {1, hits, ttl}
+    end
+  end
 end
-redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
-redis.call('INCR', KEYS[2])
-redis.call('SET', KEYS[3], ARGV[5], 'NX')
-return 1
+if counted > 0 then
+  redis.call('INCRBY', KEYS[2], counted)
+  redis.call('SET', KEYS[3], ARGV[3], 'NX')
+end
+return out
 """
+)
 
 # Live counters become a pending batch in one step: RENAME is atomic, and new views start a new hash.
 _CLAIM = """
@@ -61,6 +91,24 @@ _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 """
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    channel_id: int
+    video_id: int
+    viewer: str
+    limit: Limit | None = None  # the caller's rate limit, counted with the view
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    result: int  # 1 counted, 0 a repeat within the dedupe window, -1 refused by the rate limit
+    hits: int  # the caller's hits in the rate-limit window (0 without a limit)
+    reset: float  # seconds until that window resets
+
+
+_NO_LIMIT = Limit("", 0, 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +143,7 @@ class ViewBuffer:
         self._batch, self._lease = f"{p}:batch:", f"{p}:lease:"
         self._seen, self._uv = f"{p}:seen:", f"{p}:uv:"
         self._record = client.register_script(_RECORD)
+        self._views = Coalescer(self._record_many)
         self._claim = client.register_script(_CLAIM)
         self._drop = client.register_script(_DROP)
         self._release = client.register_script(_RELEASE)
@@ -111,19 +160,24 @@ class ViewBuffer:
     async def record(self, channel_id: int, video_id: int, viewer: str) -> bool:
         """Count one view unless this viewer's last one of this video is within the dedupe window;
         True when counted. `viewer` is an opaque identity (a user id, or a digest of an address)."""
+        return (await self._views.submit(View(channel_id, video_id, viewer))).result == 1
+
+    async def record_within(self, channel_id: int, video_id: int, viewer: str, limit: Limit) -> Recorded:
+        """`record`, counting the caller's rate-limit hit in the same call (refused past it)."""
+        return await self._views.submit(View(channel_id, video_id, viewer, limit))
+
+    async def _record_many(self, views: list[View]) -> list[Recorded]:
         now = time.time()
         day = time.strftime("%Y%m%d", time.gmtime(now))
-        counted = await self._record(
-            keys=[
-                self.live,
-                self.live_total,
-                self.live_since,
-                f"{self._seen}{video_id}:{viewer}",
-                self.unique_key(video_id, day),
-            ],
-            args=[field(channel_id, video_id), self.dedupe_seconds, viewer, 2 * 86_400, int(now * 1000)],
-        )
-        return bool(counted)
+        keys = [self.live, self.live_total, self.live_since]
+        args: list[str | int] = [self.dedupe_seconds, 2 * 86_400, int(now * 1000)]
+        for view in views:
+            seen = f"{self._seen}{view.video_id}:{view.viewer}"
+            limit = view.limit or _NO_LIMIT
+            keys += [seen, self.unique_key(view.video_id, day), limit.key or seen]
+            args += [field(view.channel_id, view.video_id), view.viewer, limit.max_hits, limit.window_ms]
+        rows = await self._record(keys=keys, args=args)
+        return [Recorded(int(result), int(hits), ttl_seconds(ttl)) for result, hits, ttl in rows]
 
     async def unique_viewers_today(self, video_id: int) -> int:
         day = time.strftime("%Y%m%d", time.gmtime())

@@ -8,7 +8,9 @@ from litestar.exceptions import ClientException
 from api.domain.users.schemas import User
 from api.domain.videos import services as videos
 from api.domain.views import repositories as repo
+from api.domain.views.buffer import Recorded
 from api.domain.views.schemas import ViewAccepted, ViewCount
+from api.ratelimit import Limit
 from api.state import AppState
 
 
@@ -21,19 +23,35 @@ def viewer_identity(viewer: User | None, client_ip: str, user_agent: str) -> str
 
 
 async def record(
-    state: AppState, video_id: int, viewer: User | None, client_ip: str, user_agent: str
-) -> ViewAccepted:
+    state: AppState,
+    video_id: int,
+    viewer: User | None,
+    client_ip: str,
+    user_agent: str,
+    limit: Limit | None = None,
+) -> tuple[ViewAccepted, Recorded | None]:
+    """Count a view of a ready, visible video. With `limit`, the caller's rate-limit hit is counted
+    in the same Redis call (one round trip per view); past the limit the view is refused."""
     video = await videos.get_visible(state, video_id, viewer)
     if video.status != "ready":
         raise ClientException(status_code=409, detail=f"video {video_id} is {video.status}, not ready")
     if state.settings.view_counting == "naive":  # the benchmark's baseline: a row update per view
+        recorded = None
+        if limit is not None:
+            recorded = Recorded(1, *await state.limiter.window.hit_key(limit.key))
+            if recorded.hits > limit.max_hits:
+                raise state.limiter.refusal(recorded.reset)
         async with state.db.primary.begin() as conn:
             await repo.add_one(conn, video.channel_id, video.video_id)
-        return ViewAccepted(video_id=video_id)
-    counted = await state.views.record(
-        video.channel_id, video.video_id, viewer_identity(viewer, client_ip, user_agent)
-    )
-    return ViewAccepted(video_id=video_id, counted=counted)
+        return ViewAccepted(video_id=video_id), recorded
+    identity = viewer_identity(viewer, client_ip, user_agent)
+    if limit is None:
+        counted = await state.views.record(video.channel_id, video.video_id, identity)
+        return ViewAccepted(video_id=video_id, counted=counted), None
+    recorded = await state.views.record_within(video.channel_id, video.video_id, identity, limit)
+    if recorded.result < 0:
+        raise state.limiter.refusal(recorded.reset)
+    return ViewAccepted(video_id=video_id, counted=recorded.result == 1), recorded
 
 
 async def count(state: AppState, video_id: int, viewer: User | None) -> ViewCount:
