@@ -5,8 +5,8 @@ some fast refusals, not everyone's latency.
 The default (8) is about four times what one process has in flight when its core is busy: at the
 ~1.5 ms of CPU a metadata request costs and ~3 ms it takes with its database round trips, a full
 process holds about two. Past four times that, a new request would only wait behind the others;
-the spike run in BENCHMARKS.md measured admitted requests' p99 at 130-220 ms with the old limit
-of 256 and about 55 ms with 8. Exempt: probes, metrics, the edge's segment authorisation (playing
+the spike runs in BENCHMARKS.md measured admitted requests' p99 at 138-223 ms with the old limit
+of 256 and 41-62 ms with 8. Exempt: probes, metrics, the edge's segment authorisation (playing
 videos must not stall), and views (the fast path in api.domain.views.ingest answers them before
 the router, as long as Redis is up)."""
 

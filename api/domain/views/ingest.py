@@ -1,13 +1,14 @@
 """The view fast path: `POST /v1/videos/{id}/views` answered before Litestar's router.
 
 A view is by far the most frequent request (every play sends one). With its Redis work batched
-(api.batching), what is left of its cost is Litestar's per-request machinery: routing, parameter
-parsing, three middleware layers and response building cost several times the view itself
-(BENCHMARKS.md measures both ways). So the app answers it first, with the same steps any route
-gets: the per-client rate limit and its headers, the id check, the API key, the service's
-visibility checks, and error bodies from the app's own exception handlers. Its requests are
-counted in `vidstore_view_requests_total` (the HTTP middleware's histogram does not see them).
-`VIDSTORE_VIEW_FAST_PATH=0` leaves the route to the Litestar handler, which runs `accept` too."""
+(api.batching), what is left of its cost is Litestar's per-request machinery: through the router
+(parameter parsing, dependency injection, three middleware layers, response building) a view cost
+3.3x the CPU it costs here (BENCHMARKS.md measures both ways). So the app answers it first, with
+the same steps any route gets: the per-client rate limit and its headers, the id check, the API
+key, the service's visibility checks, and error bodies from the app's own exception handlers. Its
+requests are counted in `vidstore_view_requests_total` (the HTTP middleware's histogram does not
+see them). `VIDSTORE_VIEW_FAST_PATH=0` leaves the route to the Litestar handler, which runs
+`accept` too."""
 
 from __future__ import annotations
 
