@@ -87,14 +87,21 @@ class FixedWindow:
         return int(value or 0)
 
 
-def client_identity(scope: Scope) -> str:
+def identity(authorization: str | None, client_ip: str) -> str:
     """The API key's digest when a bearer key is sent, else the client's IP address."""
-    headers = dict(scope.get("headers", []))
-    token = bearer_token(headers.get(b"authorization", b"").decode("latin-1"))
+    token = bearer_token(authorization)
     if token:
         return "key:" + hashlib.sha256(token.encode()).hexdigest()[:32]
+    return "ip:" + client_ip
+
+
+def client_identity(scope: Scope) -> str:
+    authorization = dict(scope.get("headers", [])).get(b"authorization")
     client = scope.get("client")
-    return "ip:" + (client[0] if client else "unknown")
+    return identity(
+        authorization.decode("latin-1") if authorization is not None else None,
+        client[0] if client else "unknown",
+    )
 
 
 def _unlimited_path(scope: Scope) -> bool:
@@ -122,9 +129,11 @@ class RateLimiter:
         self.window = window
         self.limit = limit
         self.window_seconds = window_seconds
+        self.detail = f"rate limit exceeded: {limit} requests per {window_seconds}s"
 
-    def limit_of(self, scope: Scope) -> Limit:
-        return Limit(self.window.key(client_identity(scope)), self.limit, self.window.window_ms)
+    def limit_for(self, identity: str) -> Limit:
+        """The caller's window, for a script that counts the hit itself (see `identity`)."""
+        return Limit(self.window.key(identity), self.limit, self.window.window_ms)
 
     async def check(self, scope: Scope) -> Verdict:
         try:
@@ -134,13 +143,11 @@ class RateLimiter:
             log.warning("rate limiter unavailable, request let through: %r", exc)
             return Verdict(None, {})
         if hits > self.limit:
-            refused = self.refusal(reset)
-            return Verdict(asgi_error(429, refused.detail, reset), {})
+            return Verdict(asgi_error(429, self.detail, reset), {})
         return Verdict(None, self.headers(hits, reset))
 
     def refusal(self, reset: float) -> RateLimited:
-        detail = f"rate limit exceeded: {self.limit} requests per {self.window_seconds}s"
-        return RateLimited(detail=detail, headers={"Retry-After": str(max(1, math.ceil(reset)))})
+        return RateLimited(detail=self.detail, headers={"Retry-After": str(max(1, math.ceil(reset)))})
 
     def headers(self, hits: int, reset: float) -> dict[str, str]:
         return {

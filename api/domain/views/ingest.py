@@ -26,7 +26,7 @@ from api.domain.views.buffer import Recorded
 from api.domain.views.schemas import ViewAccepted
 from api.errors import error_response
 from api.params import path_id
-from api.ratelimit import Limit, RateLimited
+from api.ratelimit import Limit, RateLimited, identity
 from api.state import AppState
 
 REQUESTS = Counter("vidstore_view_requests_total", "View POSTs by response status", ["status"])
@@ -58,16 +58,18 @@ async def serve(state: AppState, video_id: int, scope: Scope, receive: Receive, 
     """Answer a view POST. The caller's rate-limit hit is counted with the view, in one Redis
     call; a request refused before that point (bad id, key or video) is counted on its own."""
     headers: dict[bytes, bytes] = dict(scope["headers"])
-    authorization = headers.get(b"authorization")
+    raw_authorization = headers.get(b"authorization")
+    authorization = raw_authorization.decode("latin-1") if raw_authorization is not None else None
     client = scope.get("client")
+    client_ip = client[0] if client else "unknown"
     try:
         accepted, recorded = await accept(
             state,
             video_id,
-            authorization.decode("latin-1") if authorization is not None else None,
-            client[0] if client else "unknown",
+            authorization,
+            client_ip,
             headers.get(b"user-agent", b"").decode("latin-1"),
-            state.limiter.limit_of(scope),
+            state.limiter.limit_for(identity(authorization, client_ip)),
         )
     except Exception as exc:
         await _refuse(state, exc, scope, receive, send)
