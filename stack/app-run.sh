@@ -12,13 +12,13 @@ if [ "$env_now" != "$(cat "$RUN/app.env" 2>/dev/null)" ]; then
 fi
 metrics() { curl -sf -o /dev/null "http://127.0.0.1:$1/"; }
 start_program flusher || fail "the flusher did not start"
-wait_for 30 flusher "$LOGS/flusher.log" metrics "$FLUSHER_METRICS_PORT" || fail "the flusher is not serving metrics"
+wait_for 90 flusher "$LOGS/flusher.log" metrics "$FLUSHER_METRICS_PORT" || fail "the flusher is not serving metrics"
 echo ">> flusher running (log: $LOGS/flusher.log, metrics: http://127.0.0.1:$FLUSHER_METRICS_PORT/)"
 start_program worker || fail "the worker did not start"
-wait_for 30 worker "$LOGS/worker.log" metrics "$WORKER_METRICS_PORT" || fail "the worker is not serving metrics"
+wait_for 90 worker "$LOGS/worker.log" metrics "$WORKER_METRICS_PORT" || fail "the worker is not serving metrics"
 echo ">> processing worker running (log: $LOGS/worker.log, metrics: http://127.0.0.1:$WORKER_METRICS_PORT/)"
 start_program api || fail "the API did not start"
-wait_for 60 API "$LOGS/api.log" curl -sf -o /dev/null "http://127.0.0.1:$API_PORT/health/ready" ||
+wait_for 120 API "$LOGS/api.log" curl -sf -o /dev/null "http://127.0.0.1:$API_PORT/health/ready" ||
   fail "the API is not ready"
 start_program edge || fail "the edge did not start"
 wait_for 20 edge "$LOGS/edge.log" curl -s -o /dev/null "http://127.0.0.1:$EDGE_PORT/" || fail "the edge is not serving"
