@@ -6,14 +6,13 @@ a bounded number of times; after the last attempt the shed answer is returned to
         response = await send(client, "POST", "/v1/users", json={"name": "x"})
 
 `delay` is the rule alone, for clients with their own loop (locust's users sleep it, counting the
-shed request; the benchmark may use it too).
+shed request; a synchronous client or the benchmark can loop over it the same way).
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
-import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -57,23 +56,4 @@ async def send(
         if wait is None or attempt == attempts:
             return response
         await asyncio.sleep(wait)
-    raise AssertionError("unreachable")
-
-
-def send_sync(
-    client: httpx.Client,
-    method: str,
-    url: str,
-    *,
-    attempts: int = ATTEMPTS,
-    max_wait: float = MAX_WAIT,
-    **kwargs: Any,
-) -> httpx.Response:
-    """The same for a synchronous client."""
-    for attempt in range(1, attempts + 1):
-        response = client.request(method, url, **kwargs)
-        wait = delay(response.status_code, response.headers, attempt, max_wait)
-        if wait is None or attempt == attempts:
-            return response
-        time.sleep(wait)
     raise AssertionError("unreachable")
