@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 STACK := stack
 
-.PHONY: install up run stop test lint flush clean vitess-up vitess-down loadtest bench
+.PHONY: install up run stop status test lint flush clean vitess-up vitess-down loadtest bench
 
 install:
 	@bash $(STACK)/install.sh
@@ -34,6 +34,11 @@ stop:
 	@bash $(STACK)/storage-down.sh
 	@bash $(STACK)/redis-down.sh
 	@bash $(STACK)/mariadb-down.sh
+	@bash $(STACK)/supervisor-down.sh
+
+# What runs: the supervised processes (state, pid, uptime) and the Vitess cluster's.
+status:
+	@bash $(STACK)/status.sh
 
 flush:
 	@bash $(STACK)/cli.sh flush --once

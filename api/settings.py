@@ -59,7 +59,7 @@ class Settings:
     upload_part_bytes: int
     upload_url_ttl_seconds: int
     job_max_attempts: int
-    job_reclaim_idle_seconds: float
+    job_lease_seconds: float
     job_retry_base_seconds: float
     redis_prefix: str
 
@@ -103,8 +103,9 @@ class Settings:
             upload_part_bytes=max(5 * 2**20, int(env("VIDSTORE_UPLOAD_PART_BYTES", str(64 * 2**20)))),
             upload_url_ttl_seconds=int(env("VIDSTORE_UPLOAD_URL_TTL_SECONDS", "3600")),
             job_max_attempts=int(env("VIDSTORE_JOB_MAX_ATTEMPTS", "5")),
-            # A job a worker holds this long without finishing is taken over (its worker is presumed dead).
-            job_reclaim_idle_seconds=float(env("VIDSTORE_JOB_RECLAIM_IDLE_SECONDS", "300")),
+            # A held job's lease, renewed by its worker's heartbeat (every lease/5): a job whose worker
+            # stopped heartbeating is taken over once its lease has expired.
+            job_lease_seconds=float(env("VIDSTORE_JOB_LEASE_SECONDS", "10")),
             job_retry_base_seconds=float(env("VIDSTORE_JOB_RETRY_BASE_SECONDS", "2")),
             redis_prefix=env("VIDSTORE_REDIS_PREFIX", "vidstore"),
         )

@@ -2,6 +2,8 @@
 # Installs what the stack needs on a fresh Debian machine; a second run only checks.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+# Servers' binaries (mariadbd, nginx) live in /usr/sbin, outside a normal user's PATH.
+case ":$PATH:" in *:/usr/sbin:*) ;; *) export PATH="$PATH:/usr/sbin:/sbin" ;; esac
 need=()
 command -v mariadbd >/dev/null || need+=(mariadb-server mariadb-client)
 command -v redis-server >/dev/null || need+=(redis-server redis-tools)

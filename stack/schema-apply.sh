@@ -6,5 +6,5 @@ DB="${1:-vidstore}"
 {
   echo "CREATE DATABASE IF NOT EXISTS \`$DB\`; USE \`$DB\`;"
   cat "$ROOT"/schema/*/*.sql
-} | mariadb --no-defaults --socket="$MARIADB_SOCKET" -uroot
+} | db_admin || fail "could not apply the schema to $DB"
 echo ">> schema applied to database $DB"

@@ -16,31 +16,37 @@ for t in "${TABLETS[@]}"; do
   read -r uid keyspace shard role <<<"$t"
   if [ "$role" = primary ]; then
     primary_of["$keyspace/$shard"]=$uid
-    bash "$ROOT/stack/vitess/mysql-up.sh" "$uid" primary
-    sql "$uid" -e "CREATE DATABASE IF NOT EXISTS \`$keyspace\`"
+    bash "$ROOT/stack/vitess/mysql-up.sh" "$uid" primary || fail "mariadb $uid did not come up"
+    sql "$uid" -e "CREATE DATABASE IF NOT EXISTS \`$keyspace\`" || fail "could not create $keyspace on $uid"
   else
-    bash "$ROOT/stack/vitess/mysql-up.sh" "$uid" replica "${primary_of["$keyspace/$shard"]}"
+    bash "$ROOT/stack/vitess/mysql-up.sh" "$uid" replica "${primary_of["$keyspace/$shard"]}" ||
+      fail "mariadb $uid did not come up"
   fi
 done
+starting=()  # the vttablets start side by side; each one's exit status is checked
 for t in "${TABLETS[@]}"; do
   read -r uid keyspace shard role <<<"$t"
   bash "$ROOT/stack/vitess/vttablet-up.sh" "$uid" "$keyspace" "$shard" &
+  starting+=("$!:$uid")
 done
-wait
+for job in "${starting[@]}"; do
+  wait "${job%%:*}" || fail "vttablet ${job#*:} did not come up (see above)"
+done
 for target in "${!primary_of[@]}"; do
   alias=$(tablet_alias "${primary_of[$target]}")
   # The primary is ours to name: MariaDB replication is managed outside Vitess (no PRS/ERS/VTOrc).
   if ! vtctldclient GetShard "$target" 2>/dev/null | grep -q "\"uid\": ${primary_of[$target]}\b"; then
-    vtctldclient TabletExternallyReparented "$alias" >/dev/null
+    vtctldclient TabletExternallyReparented "$alias" >/dev/null || fail "could not name $alias primary of $target"
     echo ">> $target primary: $alias"
   fi
 done
-bash "$ROOT/stack/vitess/schema-apply.sh"
-bash "$ROOT/stack/vitess/vtgate-up.sh"
+bash "$ROOT/stack/vitess/schema-apply.sh" || fail "the schema was not applied"
+bash "$ROOT/stack/vitess/vtgate-up.sh" || fail "vtgate did not come up"
 # Serving means vtgate routes to every tablet.
 vtgate_sees_all() {
   [ "$(mariadb --no-defaults -h127.0.0.1 -P"$VTGATE_MYSQL_PORT" -uvidstore -p"$VIDSTORE_DB_PASSWORD" -N \
     -e "show vitess_tablets" | grep -c SERVING)" -ge ${#TABLETS[@]} ]
 }
-wait_for 60 "vtgate to see all ${#TABLETS[@]} tablets" "$VT_LOGS/vtgate.log" vtgate_sees_all
+wait_for 60 "vtgate to see all ${#TABLETS[@]} tablets" "$VT_LOGS/vtgate.log" vtgate_sees_all ||
+  fail "vtgate does not see every tablet serving"
 echo ">> vitess cluster up in $(( SECONDS - started ))s: vtgate mysql://127.0.0.1:$VTGATE_MYSQL_PORT, shards $SHARDS"

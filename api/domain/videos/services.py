@@ -8,6 +8,9 @@ from litestar.exceptions import NotFoundException, PermissionDeniedException
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from api.domain.channels import services as channels
+from api.domain.processing import outbox
+from api.domain.processing import repositories as outbox_repo
+from api.domain.processing.repositories import Intent
 from api.domain.users.schemas import User
 from api.domain.videos import repositories as repo
 from api.domain.videos.schemas import Video, VideoCreate, VideoUpdate
@@ -71,14 +74,20 @@ async def update(state: AppState, user: User, video_id: int, patch: VideoUpdate)
     return await set_fields(state, video, fields)
 
 
-async def set_fields(state: AppState, video: Video, fields: dict[str, Any]) -> Video:
+async def set_fields(state: AppState, video: Video, fields: dict[str, Any], job: str | None = None) -> Video:
     """Write fields of one video (a single-shard statement by channel_id) and return it re-read.
-    A status change is announced on the video's events channel."""
+    A status change is announced on the video's events channel. `job`: the kind of job the change
+    makes, written to the outbox in the same transaction, then published."""
+    intent = Intent(video.channel_id, video.video_id, job) if job else None
     async with state.db.primary.begin() as conn:
         await repo.update(conn, video.channel_id, video.video_id, fields)
         updated = await repo.get(conn, video.video_id)
+        if updated is not None and intent is not None:
+            await outbox_repo.add(conn, intent)
     if updated is None:  # deleted concurrently
         raise _not_found(video.video_id)
+    if intent is not None:
+        await outbox.publish(state, intent)
     await state.videos.put(video.video_id, updated)  # write-through: never a staler copy
     if "status" in fields:
         # Best effort: the status itself is in the database; listeners can always re-read it.
@@ -98,10 +107,12 @@ async def set_status(state: AppState, video_id: int, fields: dict[str, Any]) -> 
 async def delete(state: AppState, user: User, video_id: int) -> None:
     """Metadata goes at once; the blobs go through the queue (and the sweeper catches any left)."""
     video = await get_owned(state, user, video_id)
+    intent = Intent(video.channel_id, video_id, "delete_blobs")
     async with state.db.primary.begin() as conn:
         await repo.delete(conn, video.channel_id, video_id)
+        await outbox_repo.add(conn, intent)
     await state.videos.put(video_id, None)  # a tombstone until the replicas have it too
-    await state.jobs.enqueue("delete_blobs", video_id)
+    await outbox.publish(state, intent)
 
 
 async def list_channel(
