@@ -16,6 +16,7 @@ if ! pid_alive "$RUN/worker.pid"; then
 fi
 echo ">> processing worker running (log: $LOGS/worker.log, metrics: http://127.0.0.1:$WORKER_METRICS_PORT/)"
 bash "$ROOT/stack/edge-up.sh"
+bash "$ROOT/stack/monitoring/app-sd.sh" add  # Prometheus scrapes the API, flusher and worker
 echo ">> API:  http://127.0.0.1:$API_PORT"
 echo ">> docs: http://127.0.0.1:$API_PORT/schema/swagger"
 echo ">> serving with granian, $WEB_WORKERS worker processes (VIDSTORE_WEB_WORKERS)"

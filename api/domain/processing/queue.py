@@ -16,6 +16,8 @@ from typing import Any
 import redis.asyncio as aioredis
 import redis.exceptions
 
+from api.logs import REQUEST_ID
+
 GROUP = "workers"
 
 # Move due retries back into the stream, atomically (a retry is never lost or doubled).
@@ -36,10 +38,11 @@ class Job:
     attempt: int = 0
     first_enqueued: float = 0.0  # epoch seconds of the first attempt
     entry_id: str = ""  # stream entry id while delivered
+    request_id: str = ""  # of the request that enqueued it (api.logs): the worker logs with it
 
     def payload(self) -> str:
         body = {"kind": self.kind, "video_id": self.video_id, "attempt": self.attempt}
-        return json.dumps(body | {"first_enqueued": self.first_enqueued})
+        return json.dumps(body | {"first_enqueued": self.first_enqueued, "request_id": self.request_id})
 
     @classmethod
     def parse(cls, entry_id: Any, fields: dict[Any, Any]) -> Job:
@@ -51,6 +54,7 @@ class Job:
             attempt=int(data.get("attempt", 0)),
             first_enqueued=float(data.get("first_enqueued", 0.0)),
             entry_id=entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id),
+            request_id=str(data.get("request_id") or ""),
         )
 
 
@@ -76,7 +80,7 @@ class JobQueue:
                 raise
 
     async def enqueue(self, kind: str, video_id: int) -> None:
-        job = Job(kind, video_id, 0, time.time())
+        job = Job(kind, video_id, 0, time.time(), request_id=REQUEST_ID.get() or "")
         await self.redis.xadd(self.stream, {"job": job.payload()})
 
     async def read(self, consumer: str, block_ms: int, count: int = 1) -> list[Job]:
@@ -102,7 +106,7 @@ class JobQueue:
     async def retry(self, job: Job, error: str) -> bool:
         """Schedule the next attempt with exponential backoff, or dead-letter it after the last one.
         True when it will be retried. Done in one transaction with the ack."""
-        again = Job(job.kind, job.video_id, job.attempt + 1, job.first_enqueued)
+        again = Job(job.kind, job.video_id, job.attempt + 1, job.first_enqueued, request_id=job.request_id)
         retried = again.attempt < self.max_attempts
         async with self.redis.pipeline(transaction=True) as pipe:
             if retried:

@@ -25,6 +25,7 @@ from api.domain.processing import media
 from api.domain.processing.queue import Job
 from api.domain.videos import repositories as video_repo
 from api.domain.videos import services as videos
+from api.logs import REQUEST_ID
 from api.state import AppState
 
 log = logging.getLogger("vidstore.worker")
@@ -82,11 +83,20 @@ class Worker:
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
 
     async def handle(self, job: Job) -> None:
+        token = REQUEST_ID.set(job.request_id or None)  # this job's lines carry its request's id
+        try:
+            await self._handle(job)
+        finally:
+            REQUEST_ID.reset(token)
+
+    async def _handle(self, job: Job) -> None:
         started = time.perf_counter()
+        fields = {"job": job.kind, "video_id": job.video_id, "attempt": job.attempt + 1}
+        fields |= {"request_id": job.request_id} if job.request_id else {}
         try:
             await HANDLERS[job.kind](self.state, job)
         except Exception as exc:
-            log.warning("job %s %s attempt %d failed: %r", job.kind, job.video_id, job.attempt + 1, exc)
+            log.warning("job %s %s failed: %r", job.kind, job.video_id, exc, extra=fields)
             if await self.state.jobs.retry(job, repr(exc)):
                 JOBS.labels(kind=job.kind, result="retried").inc()
             else:
@@ -98,6 +108,7 @@ class Worker:
         await self.state.jobs.ack(job)
         JOBS.labels(kind=job.kind, result="done").inc()
         DURATION.labels(kind=job.kind).observe(time.perf_counter() - started)
+        log.info("job %s %s done", job.kind, job.video_id, extra=fields)
 
     async def run_once(self, block_ms: int = 1000) -> int:
         """Promote due retries, take over dead workers' jobs, else wait for new ones; handle them."""
@@ -115,6 +126,10 @@ class Worker:
         return len(jobs)
 
     async def run(self, stop: asyncio.Event) -> None:
+        for kind in HANDLERS:  # every series from 0, so rates and quantiles exist before the first job
+            DURATION.labels(kind=kind)
+            for result in ("done", "retried", "dead"):
+                JOBS.labels(kind=kind, result=result)
         await self.state.jobs.ensure_group()
         while not stop.is_set():
             try:
