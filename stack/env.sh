@@ -73,3 +73,15 @@ wait_for() {  # wait_for SECONDS DESCRIPTION LOGFILE CMD...
 }
 
 pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+stop_pidfile() {  # stop_pidfile FILE NAME: TERM, wait, then KILL
+  local file=$1 name=$2 pid
+  [ -f "$file" ] || return 0
+  pid=$(cat "$file")
+  if kill -0 "$pid" 2>/dev/null; then
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+    echo ">> $name stopped"
+  fi
+  rm -f "$file"
+}

@@ -278,7 +278,7 @@ def test_flush_lag_alert_reaches_the_webhook_and_resolves(monitored: Monitored) 
     delay = fired["received_at"] - (viewed + threshold)
     report(
         f"alerts: flush lag > {threshold:.0f} s reached the webhook {delay:.1f} s after the lag crossed it"
-        f" (for {for_:.0f} s + evaluation {evaluation:.0f} s + scrape and group_wait 1 s each)"
+        f" (for {for_:.0f} s + evaluation {evaluation:.0f} s + scrape 2 s + group_wait 1 s)"
     )
     assert fired["path"] == "/page", fired  # routed by severity
     assert 0 < delay <= for_ + evaluation + 2 + 10, delay  # 10 s of slack for a loaded machine

@@ -30,13 +30,18 @@ async def test_a_request_id_is_taken_or_set_and_returned(api: Api) -> None:
     assert missing.status_code == 404 and missing.headers["x-request-id"] == "lost-1"
 
 
-async def test_the_jobs_a_request_enqueues_log_with_its_id(
+async def test_the_api_and_the_worker_log_a_requests_jobs_with_its_id(
     api: Api, caplog: pytest.LogCaptureFixture
 ) -> None:
     owner = await api.user()
     video = await api.video(owner, await api.channel(owner))
-    deleted = await api.client.delete(f"/v1/videos/{video}", headers=owner.auth | {"X-Request-ID": "del-42"})
+    with caplog.at_level(logging.INFO, logger="vidstore.jobs"):
+        headers = owner.auth | {"X-Request-ID": "del-42"}
+        deleted = await api.client.delete(f"/v1/videos/{video}", headers=headers)
     assert deleted.status_code == 204, deleted.text
+    enqueued = [r for r in caplog.records if r.name == "vidstore.jobs" and "enqueued" in r.getMessage()]
+    line = json.loads(JsonFormatter("api").format(enqueued[-1]))
+    assert line["request_id"] == "del-42" and line["service"] == "api" and line["video_id"] == video, line
     entries = await api.state.redis.xrange(api.state.jobs.stream)
     jobs = [Job.parse(entry_id, fields) for entry_id, fields in entries]
     job = next(j for j in jobs if j.video_id == video and j.kind == "delete_blobs")

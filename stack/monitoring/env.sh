@@ -22,18 +22,7 @@ start_daemon() {  # start_daemon NAME LOG CMD...: in its own session, its pid fi
   setsid -f bash -c 'echo $$ >"$0"; exec "$@"' "$MON_RUN/$name.pid" "$@" >>"$log" 2>&1 </dev/null
 }
 daemon_running() { pid_alive "$MON_RUN/$1.pid"; }
-stop_daemon() {  # stop_daemon NAME: TERM, wait up to 10 s, then KILL
-  local file="$MON_RUN/$1.pid" pid
-  [ -f "$file" ] || return 0
-  pid=$(cat "$file")
-  if kill -0 "$pid" 2>/dev/null; then
-    kill "$pid" 2>/dev/null || true
-    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
-    echo ">> $1 stopped"
-  fi
-  rm -f "$file"
-}
+stop_daemon() { stop_pidfile "$MON_RUN/$1.pid" "$1"; }
 wait_healthy() {  # wait_healthy NAME URL: until URL answers 2xx; fail at once if the process died
   local name=$1 url=$2 deadline=$((SECONDS + 60))
   until curl -sf -o /dev/null "$url"; do

@@ -59,18 +59,6 @@ start_vt() {  # start_vt NAME LOG CMD...
     "$VT_DATA/run/$name.pid" "$@" >>"$log" 2>&1 </dev/null
 }
 running() { pid_alive "$VT_DATA/run/$1.pid"; }
-stop_pidfile() {  # stop_pidfile FILE NAME: TERM, wait, then KILL
-  local file=$1 name=$2 pid
-  [ -f "$file" ] || return 0
-  pid=$(cat "$file")
-  if kill -0 "$pid" 2>/dev/null; then
-    kill "$pid" 2>/dev/null || true
-    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
-    echo ">> $name stopped"
-  fi
-  rm -f "$file"
-}
 http_ok() { curl -sf -o /dev/null "$1"; }
 wait_serving() {  # wait_serving NAME URL LOG: until URL answers; fail at once if the process died
   local name=$1 url=$2 log=$3 deadline=$((SECONDS + 90))

@@ -9,6 +9,7 @@ P:jobs:dead (stream of jobs that failed N times, with their last error).
 from __future__ import annotations
 
 import json
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,7 @@ import redis.exceptions
 from api.logs import REQUEST_ID
 
 GROUP = "workers"
+log = logging.getLogger("vidstore.jobs")
 
 # Move due retries back into the stream, atomically (a retry is never lost or doubled).
 _PROMOTE = """
@@ -39,6 +41,11 @@ class Job:
     first_enqueued: float = 0.0  # epoch seconds of the first attempt
     entry_id: str = ""  # stream entry id while delivered
     request_id: str = ""  # of the request that enqueued it (api.logs): the worker logs with it
+
+    def log_fields(self) -> dict[str, object]:
+        """What a log line about this job carries (api.logs.JsonFormatter writes them out)."""
+        fields: dict[str, object] = {"job": self.kind, "video_id": self.video_id, "attempt": self.attempt + 1}
+        return fields | ({"request_id": self.request_id} if self.request_id else {})
 
     def payload(self) -> str:
         body = {"kind": self.kind, "video_id": self.video_id, "attempt": self.attempt}
@@ -82,6 +89,7 @@ class JobQueue:
     async def enqueue(self, kind: str, video_id: int) -> None:
         job = Job(kind, video_id, 0, time.time(), request_id=REQUEST_ID.get() or "")
         await self.redis.xadd(self.stream, {"job": job.payload()})
+        log.info("job %s %s enqueued", kind, video_id, extra=job.log_fields())
 
     async def read(self, consumer: str, block_ms: int, count: int = 1) -> list[Job]:
         """New jobs for this consumer (they stay pending on it until acked)."""

@@ -91,8 +91,7 @@ class Worker:
 
     async def _handle(self, job: Job) -> None:
         started = time.perf_counter()
-        fields = {"job": job.kind, "video_id": job.video_id, "attempt": job.attempt + 1}
-        fields |= {"request_id": job.request_id} if job.request_id else {}
+        fields = job.log_fields()
         try:
             await HANDLERS[job.kind](self.state, job)
         except Exception as exc:
