@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 STACK := stack
 
-.PHONY: install up run stop status test lint flush clean vitess-up vitess-down loadtest bench
+.PHONY: install up run stop status test lint flush clean vitess-up vitess-down loadtest bench monitoring-up monitoring-down
 
 install:
 	@bash $(STACK)/install.sh
@@ -25,11 +25,19 @@ vitess-up: up
 vitess-down:
 	@bash $(STACK)/vitess/cluster-down.sh
 
-run: up $(if $(filter 1,$(VITESS)),vitess-up)
+# Prometheus, Alertmanager and the exporters (stack/monitoring/; dashboards at :15950/consoles/index.html).
+monitoring-up: install
+	@bash $(STACK)/monitoring/monitoring-up.sh
+
+monitoring-down:
+	@bash $(STACK)/monitoring/monitoring-down.sh
+
+run: up $(if $(filter 1,$(VITESS)),vitess-up) monitoring-up
 	@bash $(STACK)/app-run.sh
 
 stop:
 	@bash $(STACK)/app-down.sh
+	@bash $(STACK)/monitoring/monitoring-down.sh
 	@bash $(STACK)/vitess/cluster-down.sh
 	@bash $(STACK)/storage-down.sh
 	@bash $(STACK)/redis-down.sh
@@ -56,7 +64,7 @@ lint: install
 	.venv/bin/ruff format --check api sharding loadtest tests
 	.venv/bin/mypy
 
-test: up lint vitess-up
+test: up lint vitess-up monitoring-up
 	@bash $(STACK)/test.sh $(PYTEST_ARGS)
 
 clean: stop

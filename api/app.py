@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -12,6 +11,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig
 
+from api import logs
 from api.admission import AdmissionControl
 from api.deps import dependencies
 from api.domain.channels.controllers import ChannelController
@@ -35,6 +35,8 @@ class VidstoreApp(Litestar):
     view_fast_path = False
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            send = logs.bind(scope, send)  # X-Request-ID: taken or set, returned, logged, put in jobs
         if self.view_fast_path and scope["type"] == "http" and scope["method"] == "POST":
             video_id = ingest.match(scope["path"])
             if video_id is not None:
@@ -46,7 +48,7 @@ class VidstoreApp(Litestar):
 
 def create_app(settings: Settings | None = None) -> VidstoreApp:
     settings = settings or Settings.from_env()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure("api")
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:

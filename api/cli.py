@@ -11,7 +11,7 @@ import signal
 
 from prometheus_client import start_http_server
 
-from api import storage
+from api import logs, storage
 from api.domain.processing.sweeper import sweep
 from api.domain.processing.worker import Worker
 from api.domain.videos import services as videos
@@ -99,7 +99,6 @@ async def _storage_init() -> None:
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     parser = argparse.ArgumentParser(prog="vidstore")
     sub = parser.add_subparsers(dest="command", required=True)
     flush = sub.add_parser("flush", help="move buffered views into the database")
@@ -117,6 +116,7 @@ def main() -> None:
     sweeper.add_argument("--grace-seconds", type=float, default=3600)
     sub.add_parser("storage-init", help="create the bucket and the job queue's consumer group")
     args = parser.parse_args()
+    logs.configure({"flush": "flusher"}.get(args.command, args.command))
     if args.command == "flush":
         asyncio.run(_flush(args.once, args.metrics_port))
     elif args.command == "worker":

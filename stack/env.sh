@@ -38,6 +38,7 @@ add_secret() {  # add_secret NAME BYTES [base64|token]: generated once, kept in 
   add_secret VIDSTORE_VT_DB_PASSWORD 18
   add_secret VIDSTORE_S3_ACCESS_KEY 15
   add_secret VIDSTORE_S3_SECRET_KEY 30
+  add_secret VIDSTORE_MONITOR_DB_PASSWORD 18  # the MariaDB exporters' account (stack/monitoring)
 )
 set -a
 # shellcheck disable=SC1090

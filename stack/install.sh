@@ -13,11 +13,19 @@ command -v ffmpeg >/dev/null || need+=(ffmpeg)  # the processing worker
 command -v nginx >/dev/null || need+=(nginx)  # the playback edge
 command -v wrk >/dev/null || need+=(wrk)  # the benchmark's HTTP load generator
 command -v docker-compose >/dev/null || need+=(docker-compose)  # validates docker-compose.vitess.yml
+# Monitoring (stack/monitoring/ runs each from our config; Debian's own services stay disabled).
+monitoring=(prometheus prometheus-alertmanager prometheus-mysqld-exporter prometheus-redis-exporter
+  prometheus-node-exporter)
+for pkg in "${monitoring[@]}"; do command -v "$pkg" >/dev/null || need+=("$pkg"); done
+command -v chromium >/dev/null || need+=(chromium)  # dashboard screenshots (tests)
 if [ ${#need[@]} -gt 0 ]; then
   echo ">> apt-get install ${need[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+  $SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq "${need[@]}" >/dev/null
+  if [ -d /run/systemd/system ]; then  # a booted systemd started the packaged services on their default ports
+    $SUDO systemctl disable --now "${monitoring[@]}" >/dev/null 2>&1 || true
+  fi
 fi
 VENV="$ROOT/.venv"
 stamp="$VENV/.installed-$(sha1sum "$ROOT/pyproject.toml" | cut -c1-12)"

@@ -7,6 +7,7 @@ stop_pidfile "$VT_DATA/run/vtgate.pid" vtgate
 for t in "${TABLETS[@]}"; do
   read -r uid _ <<<"$t"
   stop_pidfile "$VT_DATA/run/vttablet-$uid.pid" "vttablet $uid" &
+  bash "$ROOT/stack/monitoring/tablet-sd.sh" remove "$uid" &
 done
 wait
 for t in "${TABLETS[@]}"; do
@@ -16,3 +17,4 @@ done
 wait
 stop_pidfile "$VT_DATA/run/vtctld.pid" vtctld
 stop_pidfile "$VT_DATA/run/etcd.pid" etcd
+bash "$ROOT/stack/monitoring/vitess-sd.sh" remove

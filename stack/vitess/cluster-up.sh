@@ -47,6 +47,7 @@ vtgate_sees_all() {
   [ "$(mariadb --no-defaults -h127.0.0.1 -P"$VTGATE_MYSQL_PORT" -uvidstore -p"$VIDSTORE_DB_PASSWORD" -N \
     -e "show vitess_tablets" | grep -c SERVING)" -ge ${#TABLETS[@]} ]
 }
+bash "$ROOT/stack/monitoring/vitess-sd.sh" add  # scrape targets: vtgate, vtctld, etcd
 wait_for 60 "vtgate to see all ${#TABLETS[@]} tablets" "$VT_LOGS/vtgate.log" vtgate_sees_all ||
   fail "vtgate does not see every tablet serving"
 echo ">> vitess cluster up in $(( SECONDS - started ))s: vtgate mysql://127.0.0.1:$VTGATE_MYSQL_PORT, shards $SHARDS"

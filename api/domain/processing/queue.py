@@ -20,6 +20,7 @@ P:jobs:dead (stream of jobs that failed N times, with their last error), P:jobs:
 from __future__ import annotations
 
 import json
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -27,7 +28,10 @@ from typing import Any
 import redis.asyncio as aioredis
 import redis.exceptions
 
+from api.logs import REQUEST_ID
+
 GROUP = "workers"
+log = logging.getLogger("vidstore.jobs")
 
 # Move due retries back into the stream, atomically (a retry is never lost or doubled).
 _PROMOTE = """
@@ -84,10 +88,16 @@ class Job:
     attempt: int = 0
     first_enqueued: float = 0.0  # epoch seconds of the first attempt
     entry_id: str = ""  # stream entry id while delivered
+    request_id: str = ""  # of the request that enqueued it (api.logs): the worker logs with it
+
+    def log_fields(self) -> dict[str, object]:
+        """What a log line about this job carries (api.logs.JsonFormatter writes them out)."""
+        fields: dict[str, object] = {"job": self.kind, "video_id": self.video_id, "attempt": self.attempt + 1}
+        return fields | ({"request_id": self.request_id} if self.request_id else {})
 
     def payload(self) -> str:
         body = {"kind": self.kind, "video_id": self.video_id, "attempt": self.attempt}
-        return json.dumps(body | {"first_enqueued": self.first_enqueued})
+        return json.dumps(body | {"first_enqueued": self.first_enqueued, "request_id": self.request_id})
 
     @classmethod
     def parse(cls, entry_id: Any, fields: dict[Any, Any]) -> Job:
@@ -99,6 +109,7 @@ class Job:
             attempt=int(data.get("attempt", 0)),
             first_enqueued=float(data.get("first_enqueued", 0.0)),
             entry_id=entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id),
+            request_id=str(data.get("request_id") or ""),
         )
 
 
@@ -137,8 +148,9 @@ class JobQueue:
                 raise
 
     async def enqueue(self, kind: str, video_id: int) -> None:
-        job = Job(kind, video_id, 0, time.time())
+        job = Job(kind, video_id, 0, time.time(), request_id=REQUEST_ID.get() or "")
         await self.redis.xadd(self.stream, {"job": job.payload()})
+        log.info("job %s %s enqueued", kind, video_id, extra=job.log_fields())
 
     async def read(self, consumer: str, block_ms: int, count: int = 1) -> list[Job]:
         """New jobs for this consumer, each under its lease (they stay pending on it until acked)."""
@@ -207,7 +219,7 @@ class JobQueue:
         """Schedule the next attempt with exponential backoff, or dead-letter it after the last one,
         in one step with the ack. True when it will be retried, False when dead-lettered, None when
         the lease had been lost (the job's new holder decides)."""
-        again = Job(job.kind, job.video_id, job.attempt + 1, job.first_enqueued)
+        again = Job(job.kind, job.video_id, job.attempt + 1, job.first_enqueued, request_id=job.request_id)
         retried = again.attempt < self.max_attempts
         due = time.time() + self.retry_base_seconds * 2**job.attempt
         mode, extra = ("retry", [int(due * 1000), ""]) if retried else ("dead", [0, error[:2000]])

@@ -37,6 +37,7 @@ from api.domain.processing import media, outbox
 from api.domain.processing.queue import Job
 from api.domain.videos import repositories as video_repo
 from api.domain.videos import services as videos
+from api.logs import REQUEST_ID
 from api.state import AppState
 
 log = logging.getLogger("vidstore.worker")
@@ -194,18 +195,33 @@ class Worker:
                 await beat
 
     async def handle(self, job: Job) -> None:
+        token = REQUEST_ID.set(job.request_id or None)  # this job's lines carry its request's id
+        try:
+            await self._handle(job)
+        finally:
+            REQUEST_ID.reset(token)
+
+    async def _handle(self, job: Job) -> None:
         started = time.perf_counter()
         queue = self.state.jobs
+        fields = job.log_fields()
         async with self._held(job) as lease:
             try:
                 await HANDLERS[job.kind](self.state, job, lease, self.workdir)
                 crashpoints.reached("job_done")
             except LeaseLost as exc:
-                log.warning("%s", exc)
+                log.warning("%s", exc, extra=fields)
                 JOBS.labels(kind=job.kind, result="lost").inc()
                 return
             except Exception as exc:
-                log.warning("job %s %s attempt %d failed: %r", job.kind, job.video_id, job.attempt + 1, exc)
+                log.warning(
+                    "job %s %s attempt %d failed: %r",
+                    job.kind,
+                    job.video_id,
+                    job.attempt + 1,
+                    exc,
+                    extra=fields,
+                )
                 retried = await queue.retry(job, self.name, repr(exc))
                 if retried is None:
                     JOBS.labels(kind=job.kind, result="lost").inc()
@@ -220,6 +236,7 @@ class Worker:
             done = await queue.ack(job, self.name)
         JOBS.labels(kind=job.kind, result="done" if done else "lost").inc()
         DURATION.labels(kind=job.kind).observe(time.perf_counter() - started)
+        log.info("job %s %s done", job.kind, job.video_id, extra=fields)
 
     async def run_once(self, block_ms: int = 1000) -> int:
         """Promote due retries, take over jobs whose worker stopped heartbeating, else wait for new
@@ -240,6 +257,10 @@ class Worker:
         return len(jobs)
 
     async def run(self, stop: asyncio.Event) -> None:
+        for kind in HANDLERS:  # every series from 0, so rates and quantiles exist before the first job
+            DURATION.labels(kind=kind)
+            for result in ("done", "retried", "dead", "lost"):
+                JOBS.labels(kind=kind, result=result)
         await self.state.jobs.ensure_group()
         relay = asyncio.create_task(outbox.relay(self.state, stop))
         try:
