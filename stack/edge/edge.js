@@ -69,11 +69,16 @@ function verify(r) {
     return { status: 0, t: t };
 }
 
+function refuse(r, status, reason) {
+    r.headersOut['Content-Type'] = 'text/plain';
+    r.headersOut['Access-Control-Allow-Origin'] = '*'; // a player on another origin sees the status
+    r.return(status, reason + '\n');
+}
+
 async function serve(r) {
     const v = verify(r);
     if (v.status) {
-        r.headersOut['Content-Type'] = 'text/plain';
-        r.return(v.status, v.reason + '\n');
+        refuse(r, v.status, v.reason);
         return;
     }
     const reply = await r.subrequest('/_playable/' + v.t.id);
@@ -86,13 +91,12 @@ async function serve(r) {
         }
     }
     if (reply.status !== 200 && reply.status !== 404) {
-        r.return(503, 'playback authorisation unavailable, retry shortly\n');
+        refuse(r, 503, 'playback authorisation unavailable, retry shortly');
         return;
     }
     // Unready, deleted, and (for strangers' tokens) private videos: the 404 the API gives strangers.
     if (playable !== 'public' && !(playable === 'private' && v.t.audience === 'own')) {
-        r.headersOut['Content-Type'] = 'text/plain';
-        r.return(404, 'video not found\n');
+        refuse(r, 404, 'video not found');
         return;
     }
     r.internalRedirect(v.t.file.endsWith('.m3u8') ? '@playlist' : '@segment');
