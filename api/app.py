@@ -17,12 +17,13 @@ from api.deps import dependencies
 from api.domain.channels.controllers import ChannelController
 from api.domain.feeds.controllers import FeedController
 from api.domain.health.controllers import HealthController, MetricsController
-from api.domain.playback.controllers import PlaybackController
+from api.domain.playback.controllers import EdgeController, PlaybackController
 from api.domain.uploads.controllers import UploadController
 from api.domain.users.controllers import UserController
 from api.domain.videos.controllers import VideoController
 from api.domain.views import ingest
 from api.domain.views.controllers import ViewController
+from api.domain.watch.controllers import WatchController
 from api.errors import exception_handlers
 from api.ratelimit import RateLimitMiddleware
 from api.settings import Settings
@@ -71,6 +72,8 @@ def create_app(settings: Settings | None = None) -> VidstoreApp:
             FeedController,
             ViewController,
             PlaybackController,
+            EdgeController,
+            WatchController,
             HealthController,
             MetricsController,
         ],

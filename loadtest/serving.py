@@ -63,7 +63,8 @@ def granian(
     process = subprocess.Popen(args, cwd=ROOT, env=os.environ | (env or {}))
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_until_ok(f"{url}/health/live", process, target, seconds=120)  # slow imports on a busy machine
+        # Generous: on a loaded shared machine the import alone has taken over 30 s.
+        wait_until_ok(f"{url}/health/live", process, target, seconds=120)
         yield url
     finally:
         process.terminate()

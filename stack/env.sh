@@ -34,6 +34,7 @@ add_secret() {  # add_secret NAME BYTES [base64|token]: generated once, kept in 
   add_secret VIDSTORE_DB_PASSWORD 18
   add_secret VIDSTORE_PLAYBACK_SIGNING_KEY 32 base64
   add_secret VIDSTORE_API_KEY_PEPPER 32 base64
+  add_secret VIDSTORE_EDGE_SECRET 30
   add_secret VIDSTORE_VT_REPL_PASSWORD 18
   add_secret VIDSTORE_VT_DB_PASSWORD 18
   add_secret VIDSTORE_S3_ACCESS_KEY 15
@@ -59,6 +60,9 @@ export VIDSTORE_S3_ENDPOINT="${VIDSTORE_S3_ENDPOINT:-http://127.0.0.1:${S3_PORT}
 export VIDSTORE_CDN_BASE_URL="${VIDSTORE_CDN_BASE_URL:-http://127.0.0.1:${EDGE_PORT}}"
 export VIDSTORE_REDIS_URL="${VIDSTORE_REDIS_URL:-redis://127.0.0.1:${REDIS_PORT}/0}"
 export VIDSTORE_FLUSHER_METRICS_PORT="$FLUSHER_METRICS_PORT"
+# Playback keys "id:base64,..." (the first signs, all verify; README: key rotation), read by the API
+# and the edge alike; by default the one generated key, as id 1.
+export VIDSTORE_PLAYBACK_KEYS="${VIDSTORE_PLAYBACK_KEYS:-1:$VIDSTORE_PLAYBACK_SIGNING_KEY}"
 
 # Wait for a command to succeed, polling; fail loudly with the log when it never does.
 wait_for() {  # wait_for SECONDS DESCRIPTION LOGFILE CMD...

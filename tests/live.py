@@ -39,15 +39,19 @@ def worker(env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[bytes
 
 
 @contextmanager
-def edge(api_url: str, folder: Path, port: int | None = None) -> Iterator[str]:
-    """The nginx edge in front of `api_url`; yields its base URL."""
+def edge(
+    api_url: str, folder: Path, port: int | None = None, env: dict[str, str] | None = None
+) -> Iterator[str]:
+    """The nginx edge in front of `api_url` (with `env` over the stack's: its keys); yields its URL."""
     port = port or free_port()
-    subprocess.run(
+    started = subprocess.run(
         ["bash", "stack/edge-up.sh", str(folder), str(port), api_url],
         cwd=ROOT,
-        check=True,
         capture_output=True,
+        text=True,
+        env=os.environ | (env or {}),
     )
+    assert started.returncode == 0, started.stdout + started.stderr
     try:
         yield f"http://127.0.0.1:{port}"
     finally:

@@ -59,7 +59,9 @@ def test_readme_walkthrough_works_as_printed(server: str) -> None:
         "complete": True,
     }
     assert re.search(
-        r"^http://127\.0\.0\.1:\d+/videos/\d+/\d+\.any\.[A-Za-z0-9_-]{43}/hls/master\.m3u8$", out, re.M
+        r"^http://127\.0\.0\.1:\d+/videos/\d+/\d+\.any\.pub\.[a-z0-9]+\.[A-Za-z0-9_-]{43}/hls/master\.m3u8$",
+        out,
+        re.M,
     )
     assert out.count("#EXTM3U") == 2 and "360p/index.m3u8" in out and "#EXT-X-TARGETDURATION" in out
     assert out.rstrip().endswith("403")
