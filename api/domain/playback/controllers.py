@@ -7,6 +7,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import PermissionDeniedException
 from litestar.params import JSONBody, Parameter
 
+from api.contract import OPTIONAL_KEY, answers
 from api.deps import App, Viewer
 from api.domain.playback import services
 from api.domain.playback.services import PlaybackGrant, PlaybackRequest
@@ -24,7 +25,13 @@ class PlaybackController(Controller):
     path = "/v1"
     tags = ["playback"]
 
-    @post("/videos/{video_id:int}/playback", status_code=200, summary="A signed, expiring playback URL")
+    @post(
+        "/videos/{video_id:int}/playback",
+        status_code=200,
+        summary="A signed, expiring playback URL",
+        responses=answers(401, 403, 404, 409, body=True),
+        security=OPTIONAL_KEY,
+    )
     async def playback(
         self,
         app: App,
@@ -41,6 +48,7 @@ class PlaybackController(Controller):
         "/playback/verify",
         summary="For the edge: is this request path signed for this client address?",
         opt={"no_rate_limit": True},
+        responses=answers(403),
     )
     async def verify(
         self,

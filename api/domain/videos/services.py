@@ -100,7 +100,7 @@ async def delete(state: AppState, user: User, video_id: int) -> None:
     video = await get_owned(state, user, video_id)
     async with state.db.primary.begin() as conn:
         await repo.delete(conn, video.channel_id, video_id)
-    await state.videos.put(video_id, None)  # a tombstone until the replicas have it too
+    await state.videos.deleted(video_id)
     await state.jobs.enqueue("delete_blobs", video_id)
 
 
