@@ -16,7 +16,15 @@ from litestar import Litestar
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.openapi.plugins import SwaggerRenderPlugin
-from litestar.openapi.spec import Components, OpenAPIHeader, OpenAPIResponse, Schema, SecurityScheme
+from litestar.openapi.spec import (
+    Components,
+    OpenAPIHeader,
+    OpenAPIResponse,
+    Reference,
+    RequestBody,
+    Schema,
+    SecurityScheme,
+)
 from litestar.openapi.spec.enums import OpenAPIType
 from litestar.router import Router
 from litestar.routes import HTTPRoute
@@ -151,10 +159,12 @@ def finish(app: Litestar, settings: Settings) -> None:
                 if isinstance(response, OpenAPIResponse) and status in _REFUSAL_HEADERS:
                     response.headers = dict(_REFUSAL_HEADERS[status])
             body = operation.request_body
-            if body is not None and not isinstance(body, Schema) and hasattr(body, "content"):
+            if isinstance(body, RequestBody):
                 for media in body.content.values():
                     if isinstance(media.schema, Schema) and _accepts_null(media.schema):
-                        body.required = False  # `data: X | None = None`: no body is fine
+                        # `data: X | None = None`: no body, or an X (not `null`: api.bodies refuses it)
+                        body.required = False
+                        media.schema = next(s for s in media.schema.one_of or [] if not _is_null(s))
     for schema in _schemas(openapi):
         _exact_bounds(schema)
 
@@ -175,8 +185,12 @@ def _allow_every_method(app: Litestar) -> None:
                     cell.cell_contents = route
 
 
+def _is_null(schema: Schema | Reference) -> bool:
+    return isinstance(schema, Schema) and schema.type == OpenAPIType.NULL
+
+
 def _accepts_null(schema: Schema) -> bool:
-    return any(isinstance(s, Schema) and s.type == OpenAPIType.NULL for s in schema.one_of or [])
+    return len(schema.one_of or []) == 2 and any(_is_null(s) for s in schema.one_of or [])
 
 
 def _exact_bounds(schema: Schema) -> None:

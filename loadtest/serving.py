@@ -63,8 +63,8 @@ def granian(
     process = subprocess.Popen(args, cwd=ROOT, env=os.environ | (env or {}))
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_until_ok(f"{url}/health/live", process, target)
+        wait_until_ok(f"{url}/health/live", process, target, seconds=120)  # a loaded machine starts slowly
         yield url
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        process.wait(timeout=60)
