@@ -7,12 +7,11 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from litestar import Litestar
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig
 
-from api import logs
+from api import contract, logs
 from api.admission import AdmissionControl
+from api.bodies import check_body
 from api.deps import dependencies
 from api.domain.channels.controllers import ChannelController
 from api.domain.feeds.controllers import FeedController
@@ -76,6 +75,7 @@ def create_app(settings: Settings | None = None) -> VidstoreApp:
             WatchController,
             HealthController,
             MetricsController,
+            contract.docs_assets(),
         ],
         dependencies=dependencies,
         exception_handlers=exception_handlers,
@@ -86,14 +86,15 @@ def create_app(settings: Settings | None = None) -> VidstoreApp:
         ],
         lifespan=[lifespan],
         request_max_body_size=settings.max_body_bytes,
-        openapi_config=OpenAPIConfig(
+        before_request=check_body,  # strict JSON bodies: 400 naming the field, 415, bounded depth
+        openapi_config=contract.openapi_config(
             title="vidstore",
             version="1.0.0",
             description="Metadata, view counts and playback authorisation for a video service.",
             path="/schema",
-            render_plugins=[SwaggerRenderPlugin(), ScalarRenderPlugin()],
         ),
         debug=False,
     )
+    contract.finish(app, settings)
     app.view_fast_path = settings.view_fast_path
     return app

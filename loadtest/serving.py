@@ -68,4 +68,4 @@ def granian(
         yield url
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        process.wait(timeout=60)

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.live import ROOT, api_server, edge, free_port, worker
+from tests.live import ROOT, full_stack
 
 
 def walkthrough_script() -> str:
@@ -24,9 +24,7 @@ def walkthrough_script() -> str:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The API, a processing worker and an edge, as `make run` starts them (on ports of the test's)."""
-    edge_port = free_port()
-    env = {"VIDSTORE_CDN_BASE_URL": f"http://127.0.0.1:{edge_port}"}
-    with api_server(env) as url, edge(url, tmp_path_factory.mktemp("edge"), edge_port), worker(env):
+    with full_stack(tmp_path_factory.mktemp("edge")) as url:
         yield url
 
 

@@ -6,6 +6,7 @@ from litestar import Controller, Request, get, post
 from litestar.exceptions import NotAuthorizedException
 from litestar.params import JSONBody
 
+from api.contract import OPTIONAL_KEY, answers
 from api.deps import App, Viewer
 from api.domain.playback import services
 from api.domain.playback.services import Playability, PlaybackGrant, PlaybackRequest
@@ -16,7 +17,13 @@ class PlaybackController(Controller):
     path = "/v1"
     tags = ["playback"]
 
-    @post("/videos/{video_id:int}/playback", status_code=200, summary="A signed, expiring playback URL")
+    @post(
+        "/videos/{video_id:int}/playback",
+        status_code=200,
+        summary="A signed, expiring playback URL",
+        responses=answers(401, 403, 404, 409, body=True),
+        security=OPTIONAL_KEY,
+    )
     async def playback(
         self,
         app: App,

@@ -111,7 +111,7 @@ async def delete(state: AppState, user: User, video_id: int) -> None:
     async with state.db.primary.begin() as conn:
         await repo.delete(conn, video.channel_id, video_id)
         await outbox_repo.add(conn, intent)
-    await state.videos.put(video_id, None)  # a tombstone until the replicas have it too
+    await state.videos.deleted(video_id)
     await outbox.publish(state, intent)
 
 
