@@ -169,20 +169,22 @@ def apply(
                     c.execute(statement)
         return done
     strategy = "vitess --postpone-completion" if args.postpone_completion else "vitess"
-    keyspaces = list(dict.fromkeys(s.keyspace for s in plan.steps))
-    for ks in keyspaces:
-        steps = [s for s in plan.steps if s.keyspace == ks]
-        creates = [s for s in steps if s.action == "create-table"]
-        if creates:
-            statements = [x for s in creates for x in [s.change, *s.payload.get("seeds", [])]]
-            _apply_schema(target, ks, statements, "direct", "")
-        online = [s.change for s in steps if s.action in ("alter-table", "drop-table")]
+    # New tables first (unsharded keyspaces first: sharded VSchemas name their sequences), then the
+    # VSchemas: additions in that order, removals in the reverse one (stop routing to a vindex before
+    # its table goes), then the online ALTERs and DROPs.
+    for step in plan.steps:
+        if step.action == "create-table":
+            _apply_schema(target, step.keyspace, [step.change, *step.payload.get("seeds", [])], "direct", "")
+    vschemas = [s for s in plan.steps if s.action == "vschema"]
+    removing = [s for s in vschemas if any(r.startswith("removes") or ": removes" in r for r in s.reasons)]
+    for step in [s for s in vschemas if s not in removing] + removing[::-1]:
+        _apply_vschema(target, step.keyspace, step.payload["vschema"])
+    for ks in dict.fromkeys(s.keyspace for s in plan.steps):
+        online = [
+            s.change for s in plan.steps if s.keyspace == ks and s.action in ("alter-table", "drop-table")
+        ]
         if online:
-            uuids = _apply_schema(target, ks, online, strategy, context)
-            done["migrations"][ks] = uuids
-        for step in steps:
-            if step.action == "vschema":
-                _apply_vschema(target, ks, step.payload["vschema"])
+            done["migrations"][ks] = _apply_schema(target, ks, online, strategy, context)
     lookups = [s for s in plan.steps if s.action == "lookup-vindex"]
     if lookups or args.wait:
         until = "ready" if args.postpone_completion else "complete"
@@ -375,16 +377,13 @@ def control(target: Target, desired: Mapping[str, Keyspace], context: str, verb:
     rows = migrations(target, desired, context)
     uuids = list(dict.fromkeys((r["uuid"], r["keyspace"]) for r in rows))
     out = []
+    if verb == "revert":  # through vtctld: vtgate's REVERT ignores @@migration_context
+        for uuid, ks in reversed(uuids):
+            if all(r["status"] == "complete" for r in rows if r["uuid"] == uuid):
+                statement = f"REVERT VITESS_MIGRATION '{uuid}'"
+                out += _apply_schema(target, ks, [statement], "vitess", f"{context}-revert")
+        return out
     with target.sql() as c:
-        if verb == "revert":
-            c.execute("SET @@ddl_strategy = 'vitess'")
-            c.execute("SET @@migration_context = %s", (f"{context}-revert",))
-            for uuid, ks in reversed(uuids):
-                if all(r["status"] == "complete" for r in rows if r["uuid"] == uuid):
-                    c.execute(f"USE `{ks}`")
-                    c.execute(f"REVERT VITESS_MIGRATION '{uuid}'")
-                    out += [str(next(iter(r.values()))) for r in c.fetchall()]
-            return out
         for uuid, ks in uuids:
             if any(r["status"] not in ("complete", "failed", "cancelled") for r in rows if r["uuid"] == uuid):
                 c.execute(f"USE `{ks}`")

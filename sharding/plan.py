@@ -76,7 +76,8 @@ class Plan:
 
 
 def normal_vschema(value: Any) -> Any:
-    """A VSchema without the empty and default fields GetVSchema adds, so files and live compare."""
+    """A VSchema without the empty and default fields GetVSchema adds, so files and live compare
+    (vtctld also drops an unsharded keyspace's empty table entries such as `"video_lookup": {}`)."""
     if isinstance(value, Mapping):
         out = {k: normal_vschema(v) for k, v in value.items()}
         return {k: v for k, v in out.items() if v not in (None, False, "", {}, [], "unspecified")}
