@@ -168,6 +168,9 @@ def apply(
                 for statement in [step.change, *step.payload.get("seeds", [])]:
                     c.execute(statement)
         return done
+    lookups = [s for s in plan.steps if s.action == "lookup-vindex"]
+    if lookups and args.postpone_completion:
+        raise RuntimeError("a lookup vindex needs its column in place: apply without --postpone-completion")
     strategy = "vitess --postpone-completion" if args.postpone_completion else "vitess"
     # New tables first (unsharded keyspaces first: sharded VSchemas name their sequences), then the
     # VSchemas: additions in that order, removals in the reverse one (stop routing to a vindex before
@@ -185,13 +188,8 @@ def apply(
         ]
         if online:
             done["migrations"][ks] = _apply_schema(target, ks, online, strategy, context)
-    lookups = [s for s in plan.steps if s.action == "lookup-vindex"]
     if lookups or args.wait:
         until = "ready" if args.postpone_completion else "complete"
-        if lookups and args.postpone_completion:
-            raise RuntimeError(
-                "a lookup vindex needs its column in place: apply without --postpone-completion"
-            )
         state = (
             wait_status(target, desired, context, until, args.timeout) if done["migrations"] else "complete"
         )
