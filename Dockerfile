@@ -16,5 +16,7 @@ COPY web/watch.html web/
 COPY --from=web /web/node_modules web/node_modules
 ENV VIDSTORE_WEB_DIR=/app/web
 RUN pip install --no-cache-dir .
+# The schema service (sharding.dba) drives vtctld with Vitess's own client.
+COPY --from=vitess/lite:v24.0.3 /vt/bin/vtctldclient /usr/local/bin/vtctldclient
 USER nobody
 CMD ["granian", "--interface", "asgi", "--factory", "--host", "0.0.0.0", "--port", "8080", "api.app:create_app"]

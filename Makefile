@@ -12,7 +12,7 @@ up: install
 	@bash $(STACK)/mariadb-up.sh
 	@bash $(STACK)/redis-up.sh
 	@bash $(STACK)/storage-up.sh
-	@bash $(STACK)/schema-apply.sh vidstore
+	@bash $(STACK)/dba.sh --backend mariadb --database vidstore apply
 
 # `make run VITESS=1`: the same API and flusher on the local Vitess cluster instead of plain MariaDB.
 ifeq ($(VITESS),1)

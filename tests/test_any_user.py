@@ -99,7 +99,7 @@ def test_a_non_root_user_brings_the_stack_up(user: str) -> None:
     }
     bring_up = (
         f"cd {repo} && bash stack/mariadb-up.sh && bash stack/redis-up.sh"
-        " && bash stack/schema-apply.sh vidstore"
+        " && bash stack/dba.sh --backend mariadb --database vidstore apply"
         ' && source stack/env.sh && start_program api && wait_for 180 API "$LOGS/api.log" '
         'curl -sf -o /dev/null "http://127.0.0.1:$API_PORT/health/ready"'
         " && supervise status api mariadb redis"

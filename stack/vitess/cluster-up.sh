@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The whole local Vitess cluster, idempotently: etcd, vtctld, per tablet a MariaDB and an unmanaged
-# vttablet, each shard's primary named, schema/ and vschema/ applied, then vtgate.
+# vttablet, each shard's primary named, vtgate, then schema/ and vschema/ planned and applied by the
+# DBA tool (from empty: every table; afterwards only what the files changed, safe changes only).
 source "$(dirname "$0")/env.sh"
 started=$SECONDS
 bash "$ROOT/stack/vitess/install.sh"
 bash "$ROOT/stack/vitess/etcd-up.sh"
 bash "$ROOT/stack/vitess/vtctld-up.sh"
-for keyspace in vidstore_lookup vidstore; do
+for keyspace in $(printf '%s\n' "${TABLETS[@]}" | awk '{print $2}' | sort -u); do
   vtctldclient GetKeyspace "$keyspace" >/dev/null 2>&1 ||
     vtctldclient CreateKeyspace --durability-policy=none "$keyspace" >/dev/null
 done
@@ -40,7 +41,6 @@ for target in "${!primary_of[@]}"; do
     echo ">> $target primary: $alias"
   fi
 done
-bash "$ROOT/stack/vitess/schema-apply.sh" || fail "the schema was not applied"
 bash "$ROOT/stack/vitess/vtgate-up.sh" || fail "vtgate did not come up"
 # Serving means vtgate routes to every tablet.
 vtgate_sees_all() {
@@ -50,4 +50,5 @@ vtgate_sees_all() {
 bash "$ROOT/stack/monitoring/vitess-sd.sh" add  # scrape targets: vtgate, vtctld, etcd
 wait_for 60 "vtgate to see all ${#TABLETS[@]} tablets" "$VT_LOGS/vtgate.log" vtgate_sees_all ||
   fail "vtgate does not see every tablet serving"
+bash "$ROOT/stack/dba.sh" apply --wait || fail "schema not applied (bash stack/dba.sh plan shows why)"
 echo ">> vitess cluster up in $(( SECONDS - started ))s: vtgate mysql://127.0.0.1:$VTGATE_MYSQL_PORT, shards $SHARDS"
