@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 STACK := stack
 
-.PHONY: install up run stop test lint flush clean vitess-up vitess-down loadtest bench
+.PHONY: install up run stop test lint flush clean vitess-up vitess-down loadtest bench reshard
 
 install:
 	@bash $(STACK)/install.sh
@@ -21,6 +21,11 @@ endif
 
 vitess-up: up
 	@bash $(STACK)/vitess/cluster-up.sh
+
+# Live resharding, under traffic: `make reshard KEYSPACE=vidstore TO=-40,40-80,80-c0,c0-`
+# (ARGS=--dry-run, --reverse or --abort). Rerun after an interruption: it carries on.
+reshard:
+	@bash $(STACK)/vitess/reshard.sh $(KEYSPACE) --to=$(TO) $(ARGS)
 
 vitess-down:
 	@bash $(STACK)/vitess/cluster-down.sh
