@@ -13,7 +13,8 @@ where it stopped when started again:
   6 writes     switch primary writes (vtgate buffers the writes meanwhile)
   7 complete   `Reshard complete`
   8 retire     stop the old shards' vttablets and MariaDB, delete their data and tablet records
---reverse puts traffic back on the old shards (before complete); --abort also cancels the workflow
+--until STEP stops after a step (to look before traffic moves). --reverse puts traffic back on the old
+shards (before complete); --abort also cancels the workflow
 and retires the new shards. A report (copy, VDiff and cutover times, rows moved) is printed and
 written to .data/reports/.
 """
@@ -40,6 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(os.environ.get("VIDSTORE_DATA", ROOT / ".data"))
 LAYOUT = DATA / "vitess" / "tablets"
 CELL = "zone1"
+STEPS = ("provision", "create", "copy", "vdiff", "reads", "writes", "complete", "retire")
 
 
 def alias(uid: int) -> str:
@@ -180,32 +182,30 @@ class Resharder:
     def step(self, n: int, name: str, what: str) -> None:
         print(f">> [{n}/8] {name}: {what}", flush=True)
 
-    def run(self) -> int:
+    def run(self, until: str = STEPS[-1]) -> int:
         p = self.plan
         print(f">> {p.keyspace}: {','.join(p.current)} -> {','.join(p.target)} (workflow {p.workflow})")
         status = self.vt.status(self.keyspace, p.workflow) if p.new else None
-        if p.new:
-            reads, writes = traffic(status)
-            if status is None:
-                self.report.timed("provision", self.provision)
-                self.report.timed("create", self.create)
+        reads, writes = traffic(status)
+        exists, moving = status is not None, bool(p.new)
+        steps: list[tuple[str, bool, Callable[[], None]]] = [
+            ("provision", moving and not exists, self.provision),
+            ("create", moving and not exists, self.create),
+            ("copy", moving and not writes, self.copy),
+            ("vdiff", moving and not writes, self.vdiff),
+            ("reads", moving and not reads, lambda: self.switch("rdonly,replica")),
+            ("writes", moving and not writes, self.switch_writes),
+            ("complete", moving, self.complete),
+            ("retire", True, lambda: self.retire(p.sources)),
+        ]
+        for n, (name, needed, action) in enumerate(steps, 1):
+            if needed:
+                self.report.timed(name, action)
             else:
-                self.step(1, "provision", "done (the workflow exists)")
-                self.step(2, "create", "done")
-            if not writes:
-                self.report.timed("copy", self.copy)
-                self.report.timed("vdiff", self.vdiff)
-            if not reads:
-                self.report.timed("switch_reads", lambda: self.switch("rdonly,replica"))
-            else:
-                self.step(5, "reads", "already switched")
-            if not writes:
-                self.wait_vtgate()
-                self.report.timed("switch_writes", lambda: self.switch("primary"))
-            else:
-                self.step(6, "writes", "already switched")
-            self.report.timed("complete", self.complete)
-        self.report.timed("retire", lambda: self.retire(p.sources))
+                self.step(n, name, "done already")
+            if name == until and until != STEPS[-1]:
+                print(f">> stopped after {name} (--until): run again without it to carry on")
+                break
         if not self.vt.dry_run:
             self.report.write()
         return 0
@@ -277,7 +277,13 @@ class Resharder:
     def vdiff(self) -> None:
         self.step(4, "vdiff", "compare source and target rows; must be clean before traffic moves")
         vdiff = ["VDiff", *self.flags]
-        self.vt.run(*vdiff, "create", quiet=True)
+        running = not self.vt.dry_run and (self.vt.read(*vdiff, "show", "last", "--format=json") or {}).get(
+            "State"
+        ) in ("pending", "started")
+        if running:  # a diff an interrupted run started: wait for it rather than start a second one
+            print("   a VDiff is already running: waiting for it")
+        else:
+            self.vt.run(*vdiff, "create", quiet=True)
         if self.vt.dry_run:
             return
         # Polled here: `create --wait` reports only every --wait-update-interval, long after the end.
@@ -315,6 +321,10 @@ class Resharder:
             cur.execute("SHOW VITESS_TABLETS")
             listed = {(row[1], row[2], row[3]) for row in cur.fetchall()}
         return all((self.keyspace, s, "PRIMARY") in listed for s in self.plan.new)
+
+    def switch_writes(self) -> None:
+        self.wait_vtgate()
+        self.switch("primary")
 
     def switch(self, types: str) -> None:
         n, name = (5, "reads") if types != "primary" else (6, "writes")
@@ -354,8 +364,10 @@ class Resharder:
             return 1
         reads, writes = traffic(status)
         if reads or writes:
-            print(">> ReverseTraffic: reads and writes back to " + ",".join(self.plan.sources))
-            self.vt.run("Reshard", *self.flags, "reversetraffic", "--timeout", "30s")
+            # Reads alone switched: no reverse workflow exists yet, so only those tablet types go back.
+            types = "rdonly,replica,primary" if writes else "rdonly,replica"
+            print(f">> ReverseTraffic ({types}) back to " + ",".join(self.plan.sources))
+            self.vt.run("Reshard", *self.flags, "reversetraffic", "--tablet-types", types, "--timeout", "30s")
         if abort:
             print(">> cancel: the workflow and the new shards go away")
             self.vt.run("Reshard", *self.flags, "cancel")
@@ -373,6 +385,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--server", default="127.0.0.1:15411", help="vtctld gRPC address")
     parser.add_argument("--vtgate", default="127.0.0.1:15307", help="vtgate's MySQL address")
     parser.add_argument("--dry-run", action="store_true", help="print every step, change nothing")
+    parser.add_argument("--until", choices=STEPS, default=STEPS[-1], help="stop after this step")
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--reverse", action="store_true", help="traffic back to the old shards")
     group.add_argument("--abort", action="store_true", help="reverse, cancel, remove the new shards")
@@ -383,7 +396,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.reverse or args.abort:
             return resharder.reverse(abort=args.abort)
-        return resharder.run()
+        return resharder.run(args.until)
     except (RuntimeError, subprocess.CalledProcessError) as exc:
         print(f"!! {exc}\n!! nothing was lost: run the same command again to carry on", file=sys.stderr)
         return 1
