@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 STACK := stack
 
-.PHONY: install up run stop test lint flush clean vitess-up vitess-down loadtest bench reshard
+.PHONY: install up run stop test lint flush clean vitess-up vitess-down loadtest bench reshard move-lookup
 
 install:
 	@bash $(STACK)/install.sh
@@ -26,6 +26,11 @@ vitess-up: up
 # (ARGS=--dry-run, --reverse or --abort). Rerun after an interruption: it carries on.
 reshard:
 	@bash $(STACK)/vitess/reshard.sh $(KEYSPACE) --to=$(TO) $(ARGS)
+
+# MoveTables video_lookup from vidstore_lookup into the sharded vidstore_idx (make vitess-up does it
+# for a cluster made before the lookup was sharded).
+move-lookup:
+	@bash $(STACK)/vitess/reshard.sh vidstore_idx --move-tables video_lookup $(ARGS)
 
 vitess-down:
 	@bash $(STACK)/vitess/cluster-down.sh

@@ -25,6 +25,7 @@ PREFERRED_UIDS = {
     ("vidstore_lookup", "0"): 100,
     ("vidstore", "-80"): 200,
     ("vidstore", "80-"): 300,
+    ("vidstore_idx", "-"): 400,
 }
 
 

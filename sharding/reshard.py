@@ -1,6 +1,7 @@
 """Live resharding of the local cluster by one command (`make reshard KEYSPACE=vidstore TO=...`):
 
     python -m sharding.reshard vidstore --to=-40,40-80,80-c0,c0- [--dry-run | --reverse | --abort]
+    python -m sharding.reshard vidstore_idx --move-tables video_lookup   (`make move-lookup`)
 
 Steps, each skipped when Vitess (or the layout file) shows it done, so an interrupted run carries on
 where it stopped when started again:
@@ -35,7 +36,7 @@ from typing import Any
 
 import pymysql
 
-from sharding.layout import Tablet, allocate, format_layout, parse_layout, resume_plan
+from sharding.layout import Plan, Tablet, allocate, format_layout, parse_layout, resume_plan
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(os.environ.get("VIDSTORE_DATA", ROOT / ".data"))
@@ -102,9 +103,9 @@ class Vitess:
         found = (self.read("FindAllShardsInKeyspace", keyspace) or {}).get("shards", {})
         return {name: bool(s["shard"].get("is_primary_serving")) for name, s in found.items()}
 
-    def status(self, keyspace: str, workflow: str) -> dict[str, Any] | None:
+    def status(self, kind: str, keyspace: str, workflow: str) -> dict[str, Any] | None:
         found = self.read(
-            "Reshard", "--target-keyspace", keyspace, "--workflow", workflow, "status", "--format=json"
+            kind, "--target-keyspace", keyspace, "--workflow", workflow, "status", "--format=json"
         )
         return found if isinstance(found, dict) else None
 
@@ -175,17 +176,26 @@ class Resharder:
         self.plan = resume_plan(keyspace, vt.shards(keyspace), target, old)
         self.report = Report(keyspace, self.plan.sources, self.plan.new)
 
+    kind = "Reshard"
+
+    @property
+    def workflow(self) -> str:
+        return self.plan.workflow
+
     @property
     def flags(self) -> list[str]:
-        return ["--target-keyspace", self.keyspace, "--workflow", self.plan.workflow]
+        return ["--target-keyspace", self.keyspace, "--workflow", self.workflow]
+
+    def before_complete(self) -> None:
+        """What must change before `complete` drops the source side (nothing, for a reshard)."""
 
     def step(self, n: int, name: str, what: str) -> None:
         print(f">> [{n}/8] {name}: {what}", flush=True)
 
     def run(self, until: str = STEPS[-1]) -> int:
         p = self.plan
-        print(f">> {p.keyspace}: {','.join(p.current)} -> {','.join(p.target)} (workflow {p.workflow})")
-        status = self.vt.status(self.keyspace, p.workflow) if p.new else None
+        print(f">> {p.keyspace}: {','.join(p.current)} -> {','.join(p.target)} (workflow {self.workflow})")
+        status = self.vt.status(self.kind, self.keyspace, self.workflow) if p.new else None
         reads, writes = traffic(status)
         exists, moving = status is not None, bool(p.new)
         steps: list[tuple[str, bool, Callable[[], None]]] = [
@@ -230,15 +240,15 @@ class Resharder:
             if t.role == "primary":
                 self.vt.run("TabletExternallyReparented", alias(t.uid))
 
+    def create_args(self) -> list[str]:
+        return ["--source-shards", ",".join(self.plan.sources), "--target-shards", ",".join(self.plan.new)]
+
     def create(self) -> None:
-        self.step(2, "create", f"Reshard {','.join(self.plan.sources)} -> {','.join(self.plan.new)}")
-        source, target = ",".join(self.plan.sources), ",".join(self.plan.new)
+        self.step(2, "create", f"{self.kind} create {' '.join(self.create_args())}")
         deadline = time.monotonic() + 90
         while True:  # a new primary's VReplication engine opens a few seconds after it is named
             try:
-                self.vt.run(
-                    "Reshard", *self.flags, "create", "--source-shards", source, "--target-shards", target
-                )
+                self.vt.run(self.kind, *self.flags, "create", *self.create_args())
                 return
             except RuntimeError as exc:
                 if "vreplication engine is closed" not in str(exc) or time.monotonic() > deadline:
@@ -252,7 +262,7 @@ class Resharder:
             return
         deadline, tty = time.monotonic() + 3600, sys.stdout.isatty()
         while True:
-            status = self.vt.status(self.keyspace, self.plan.workflow) or {}
+            status = self.vt.status(self.kind, self.keyspace, self.workflow) or {}
             tables = status.get("table_copy_state") or {}
             copied = sum(int(t.get("rows_copied", 0)) for t in tables.values())
             total = sum(int(t.get("rows_total", 0)) for t in tables.values())
@@ -329,11 +339,12 @@ class Resharder:
     def switch(self, types: str) -> None:
         n, name = (5, "reads") if types != "primary" else (6, "writes")
         self.step(n, name, f"SwitchTraffic --tablet-types {types}")
-        self.vt.run("Reshard", *self.flags, "switchtraffic", "--tablet-types", types, "--timeout", "30s")
+        self.vt.run(self.kind, *self.flags, "switchtraffic", "--tablet-types", types, "--timeout", "30s")
 
     def complete(self) -> None:
-        self.step(7, "complete", "Reshard complete (the old shards leave the topology)")
-        self.vt.run("Reshard", *self.flags, "complete")
+        self.step(7, "complete", f"{self.kind} complete (the source side leaves the topology)")
+        self.before_complete()
+        self.vt.run(self.kind, *self.flags, "complete")
 
     def retire(self, shards: list[str]) -> None:
         """Stop and delete the tablets of `shards` (after complete, or of the new ones on abort)."""
@@ -358,29 +369,81 @@ class Resharder:
             write_layout([t for t in tablets if t not in gone], self.vt.dry_run)
 
     def reverse(self, abort: bool) -> int:
-        status = self.vt.status(self.keyspace, self.plan.workflow)
+        status = self.vt.status(self.kind, self.keyspace, self.workflow)
         if status is None:
-            print(f"!! no workflow {self.plan.workflow} on {self.keyspace}: nothing to reverse")
+            print(f"!! no workflow {self.workflow} on {self.keyspace}: nothing to reverse")
             return 1
         reads, writes = traffic(status)
         if reads or writes:
             # Reads alone switched: no reverse workflow exists yet, so only those tablet types go back.
             types = "rdonly,replica,primary" if writes else "rdonly,replica"
             print(f">> ReverseTraffic ({types}) back to " + ",".join(self.plan.sources))
-            self.vt.run("Reshard", *self.flags, "reversetraffic", "--tablet-types", types, "--timeout", "30s")
+            self.vt.run(self.kind, *self.flags, "reversetraffic", "--tablet-types", types, "--timeout", "30s")
         if abort:
             print(">> cancel: the workflow and the new shards go away")
-            self.vt.run("Reshard", *self.flags, "cancel")
+            self.vt.run(self.kind, *self.flags, "cancel")
             self.retire(self.plan.new)
             for shard in self.plan.new:
                 self.vt.run("DeleteShards", "--recursive", "--even-if-serving", f"{self.keyspace}/{shard}")
         return 0
 
 
+class TableMover(Resharder):
+    """MoveTables of `tables` from an unsharded keyspace into a sharded one, with the same steps:
+    the target keyspace's tablets (its shards as the layout lists them, or "-"), its VSchema from
+    vschema/, copy, VDiff, reads, writes, then the keyspaces whose VSchemas name the moved tables
+    (a lookup vindex's `table`) re-applied from vschema/ before `complete` drops the source table."""
+
+    kind = "MoveTables"
+
+    def __init__(self, vt: Vitess, source: str, keyspace: str, tables: list[str], repoint: list[str]) -> None:
+        self.vt, self.source, self.keyspace, self.tables, self.repoint = vt, source, keyspace, tables, repoint
+        listed = sorted({t.shard for t in read_layout() if t.keyspace == keyspace}) or ["-"]
+        # Done once `complete` has taken the tables out of the source keyspace's VSchema.
+        source_tables = (vt.read("GetVSchema", source) or {}).get("tables") or {}
+        moving = any(t in source_tables for t in tables)
+        self.plan = Plan(keyspace, sorted(vt.shards(keyspace)), listed, [], listed if moving else [])
+        self.report = Report(keyspace, [source], listed)
+
+    @property
+    def workflow(self) -> str:
+        return f"move_{'_'.join(self.tables)}"
+
+    def create_args(self) -> list[str]:
+        return ["--source-keyspace", self.source, "--tables", ",".join(self.tables)]
+
+    def provision(self) -> None:
+        if not self.vt.read("GetKeyspace", self.keyspace):
+            self.vt.run("CreateKeyspace", "--durability-policy=none", self.keyspace, quiet=True)
+        super().provision()  # idempotent: running servers are left as they are
+        self.vt.run(
+            "ApplyVSchema", "--vschema-file", str(ROOT / "vschema" / f"{self.keyspace}.json"), self.keyspace
+        )
+
+    def before_complete(self) -> None:
+        for keyspace in self.repoint:
+            print(f"   {keyspace}: VSchema from vschema/{keyspace}.json (names {self.keyspace} now)")
+            self.vt.run(
+                "ApplyVSchema",
+                "--vschema-file",
+                str(ROOT / "vschema" / f"{keyspace}.json"),
+                keyspace,
+                quiet=True,
+            )
+
+
+def split(names: str) -> list[str]:
+    return [s.strip() for s in names.split(",") if s.strip()]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sharding.reshard")
     parser.add_argument("keyspace")
-    parser.add_argument("--to", required=True, help="the target layout, e.g. -40,40-80,80-c0,c0-")
+    what = parser.add_mutually_exclusive_group(required=True)
+    what.add_argument("--to", help="the target layout, e.g. -40,40-80,80-c0,c0-")
+    what.add_argument("--move-tables", help="tables to MoveTables into KEYSPACE, e.g. video_lookup")
+    parser.add_argument("--from", dest="source", default="vidstore_lookup", help="--move-tables' source")
+    parser.add_argument("--repoint", default="vidstore", help="keyspaces whose VSchema names the tables")
     parser.add_argument("--vtctldclient", default="vtctldclient")
     parser.add_argument("--server", default="127.0.0.1:15411", help="vtctld gRPC address")
     parser.add_argument("--vtgate", default="127.0.0.1:15307", help="vtgate's MySQL address")
@@ -390,9 +453,12 @@ def main(argv: list[str] | None = None) -> int:
     group.add_argument("--reverse", action="store_true", help="traffic back to the old shards")
     group.add_argument("--abort", action="store_true", help="reverse, cancel, remove the new shards")
     args = parser.parse_args(argv)
-    target = [s.strip() for s in args.to.split(",") if s.strip()]
     vt = Vitess(args.vtctldclient, args.server, args.vtgate, dry_run=args.dry_run)
-    resharder = Resharder(vt, args.keyspace, target)
+    resharder = (
+        TableMover(vt, args.source, args.keyspace, split(args.move_tables), split(args.repoint))
+        if args.move_tables
+        else Resharder(vt, args.keyspace, split(args.to))
+    )
     try:
         if args.reverse or args.abort:
             return resharder.reverse(abort=args.abort)

@@ -6,7 +6,7 @@ started=$SECONDS
 bash "$ROOT/stack/vitess/install.sh"
 bash "$ROOT/stack/vitess/etcd-up.sh"
 bash "$ROOT/stack/vitess/vtctld-up.sh"
-for keyspace in vidstore_lookup vidstore; do
+for keyspace in $(printf '%s\n' "${TABLETS[@]}" | awk '{print $2}' | sort -u); do
   vtctldclient GetKeyspace "$keyspace" >/dev/null 2>&1 ||
     vtctldclient CreateKeyspace --durability-policy=none "$keyspace" >/dev/null
 done
@@ -35,6 +35,12 @@ for target in "${!primary_of[@]}"; do
     echo ">> $target primary: $alias"
   fi
 done
+# A cluster made before the lookup was sharded keeps video_lookup in vidstore_lookup: move it live
+# (MoveTables into vidstore_idx) before the VSchemas that name vidstore_idx are applied.
+if vtctldclient GetVSchema vidstore_lookup 2>/dev/null | grep -q '"video_lookup"'; then
+  bash "$ROOT/stack/vitess/vtgate-up.sh"
+  bash "$ROOT/stack/vitess/reshard.sh" vidstore_idx --move-tables video_lookup
+fi
 bash "$ROOT/stack/vitess/schema-apply.sh"
 bash "$ROOT/stack/vitess/vtgate-up.sh"
 # Serving means vtgate routes to every tablet.

@@ -25,6 +25,8 @@ TABLETS=(
   "201 vidstore -80 replica"
   "300 vidstore 80- primary"
   "301 vidstore 80- replica"
+  "400 vidstore_idx - primary"
+  "401 vidstore_idx - replica"
 )
 # After a reshard the layout is the data folder's (written by `make reshard`, sharding/reshard.py).
 LAYOUT_FILE="$VT_DATA/tablets"
