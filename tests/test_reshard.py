@@ -8,9 +8,9 @@ import asyncio
 import itertools
 import json
 import random
+import socket
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,6 +18,7 @@ import pymysql
 import pytest
 
 from api.db import cluster_shards
+from sharding.layout import ports
 from tests.conftest import BACKEND, Api, Caller, report
 from tests.live import ROOT, api_server
 
@@ -121,17 +122,15 @@ def vtgate_rows(api: Api, statement: str) -> list[tuple[Any, ...]]:
         return list(cur.fetchall())
 
 
-def processes_of(uids: list[int]) -> list[int]:
-    """The uids among these whose vttablet or MariaDB still has a live pid file."""
-    run = ROOT / ".data" / "vitess"
+def still_listening(uids: list[int]) -> list[int]:
+    """The uids among these whose vttablet, gRPC or MariaDB port still accepts connections."""
     alive = []
     for uid in uids:
-        for pidfile in (run / "run" / f"vttablet-{uid}.pid", run / f"mysql-{uid}" / "mysql.pid"):
-            try:
-                Path(f"/proc/{int(pidfile.read_text())}").stat()
-                alive.append(uid)
-            except (OSError, ValueError):
-                pass
+        for port in ports(uid):
+            with socket.socket() as s:
+                s.settimeout(1)
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    alive.append(uid)
     return alive
 
 
@@ -197,7 +196,7 @@ async def test_split_and_merge_under_load_lose_nothing(api: Api) -> None:
     last = json.loads((ROOT / ".data/reports/reshard-vidstore-last.json").read_text())
     for run in (split_report, last):
         assert run["vdiff"]["State"] == "completed" and not run["vdiff"]["HasMismatch"], run
-    assert processes_of([110, 111, 120, 121, 130, 131, 140, 141]) == []  # the split's shards, retired
+    assert still_listening([110, 111, 120, 121, 130, 131, 140, 141]) == []  # the split's shards, retired
     assert await cluster_shards(api.state.db.primary) == MERGED.split(",")
     assert {r[0] for r in vtgate_rows(api, "SHOW VITESS_SHARDS")} >= {"vidstore/-80", "vidstore/80-"}
     pause = traffic.longest_write_pause()
@@ -209,4 +208,15 @@ async def test_split_and_merge_under_load_lose_nothing(api: Api) -> None:
         f"{sum(traffic.accepted.values())} views accepted, client errors 0, 503-retried "
         f"{traffic.retried_503}, flush passes failed {flush_failures}, longest write pause {pause:.2f} s"
     )
+    proof = {
+        "split": split_report,
+        "merge": last,
+        "client_errors": len(traffic.errors),
+        "client_503_retried": traffic.retried_503,
+        "longest_write_pause_s": round(pause, 2),
+        "videos_created": len(traffic.created),
+        "views_counted": sum(traffic.accepted.values()),
+        "requests": traffic.requests,
+    }
+    (ROOT / ".data/reports/reshard-proof.json").write_text(json.dumps(proof, indent=2) + "\n")
     assert pause < 15, f"writes stopped for {pause:.1f} s"
