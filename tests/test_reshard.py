@@ -135,7 +135,10 @@ def still_listening(uids: list[int]) -> list[int]:
 
 
 async def test_split_and_merge_under_load_lose_nothing(api: Api) -> None:
-    assert await cluster_shards(api.state.db.primary) == MERGED.split(","), "starts from the 2-shard layout"
+    layout = await cluster_shards(api.state.db.primary)
+    assert layout == MERGED.split(","), (
+        f"starts from -80,80- (make reshard KEYSPACE=vidstore TO={MERGED}): {layout}"
+    )
     owner = await api.user("resharder")
     channels = [await api.channel(owner) for _ in range(8)]
     viewable = [await api.video(owner, c, settle=False) for c in channels for _ in range(2)]
