@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 STACK := stack
 
-.PHONY: install up run stop status test lint flush clean vitess-up vitess-down loadtest bench monitoring-up monitoring-down
+.PHONY: install up run stop status test lint flush clean vitess-up vitess-down loadtest bench monitoring-up monitoring-down reshard move-lookup
 
 install:
 	@bash $(STACK)/install.sh
@@ -21,6 +21,16 @@ endif
 
 vitess-up: up
 	@bash $(STACK)/vitess/cluster-up.sh
+
+# Live resharding, under traffic: `make reshard KEYSPACE=vidstore TO=-40,40-80,80-c0,c0-`
+# (ARGS=--dry-run, --reverse or --abort). Rerun after an interruption: it carries on.
+reshard:
+	@bash $(STACK)/vitess/reshard.sh $(KEYSPACE) --to=$(TO) $(ARGS)
+
+# MoveTables video_lookup from vidstore_lookup into the sharded vidstore_idx (make vitess-up does it
+# for a cluster made before the lookup was sharded).
+move-lookup:
+	@bash $(STACK)/vitess/reshard.sh vidstore_idx --move-tables video_lookup $(ARGS)
 
 vitess-down:
 	@bash $(STACK)/vitess/cluster-down.sh

@@ -21,7 +21,7 @@ def test_the_repository_agrees_with_itself(repo: dict[str, Keyspace]) -> None:
     assert problems(repo) == []
     assert set(repo["vidstore"].tables) >= {"channels", "videos", "video_views", "flush_log"}
     assert repo["vidstore_lookup"].tables["video_seq"].sequence
-    assert apply_order(repo) == ["vidstore_lookup", "vidstore"]
+    assert apply_order(repo) == ["vidstore_lookup", "vidstore", "vidstore_idx"]
 
 
 def broken(repo: dict[str, Keyspace], keyspace: str, path: list[str], value: object) -> list[str]:

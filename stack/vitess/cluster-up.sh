@@ -42,6 +42,11 @@ for target in "${!primary_of[@]}"; do
   fi
 done
 bash "$ROOT/stack/vitess/vtgate-up.sh" || fail "vtgate did not come up"
+# A cluster made before the lookup was sharded keeps video_lookup in vidstore_lookup: move it live
+# (MoveTables into vidstore_idx) before the DBA tool applies the files that name vidstore_idx.
+if vtctldclient GetVSchema vidstore_lookup 2>/dev/null | grep -q '"video_lookup"'; then
+  bash "$ROOT/stack/vitess/reshard.sh" vidstore_idx --move-tables video_lookup || fail "video_lookup was not moved"
+fi
 # Serving means vtgate routes to every tablet.
 vtgate_sees_all() {
   [ "$(mariadb --no-defaults -h127.0.0.1 -P"$VTGATE_MYSQL_PORT" -uvidstore -p"$VIDSTORE_DB_PASSWORD" -N \

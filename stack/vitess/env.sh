@@ -25,8 +25,14 @@ TABLETS=(
   "201 vidstore -80 replica"
   "300 vidstore 80- primary"
   "301 vidstore 80- replica"
+  "400 vidstore_idx - primary"
+  "401 vidstore_idx - replica"
 )
-SHARDS="-80,80-"  # of the sharded keyspace `vidstore`; the flusher groups batches by these
+# After a reshard the layout is the data folder's (written by `make reshard`, sharding/reshard.py).
+LAYOUT_FILE="$VT_DATA/tablets"
+if [ -s "$LAYOUT_FILE" ]; then mapfile -t TABLETS < <(grep -v '^#' "$LAYOUT_FILE"); fi
+# The shards of the sharded keyspace `vidstore` (the flusher reads them from vtgate, not from here).
+SHARDS=$(printf '%s\n' "${TABLETS[@]}" | awk '$2 == "vidstore" && $4 == "primary" {print $3}' | paste -sd,)
 
 tablet_alias() { printf '%s-%010d' "$VT_CELL" "$1"; }
 mysql_port() { echo $((17000 + $1)); }

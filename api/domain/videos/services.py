@@ -7,6 +7,7 @@ import redis.exceptions
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from api.db import retry_cutover
 from api.domain.channels import services as channels
 from api.domain.processing import outbox
 from api.domain.processing import repositories as outbox_repo
@@ -24,6 +25,7 @@ def _not_found(video_id: int) -> NotFoundException:
     return NotFoundException(detail=f"video {video_id} not found")
 
 
+@retry_cutover
 async def find(state: AppState, video_id: int, viewer: User | None) -> Video | None:
     """From the cache (loaded from a replica); an authenticated caller who may own the video
     re-reads the primary, so owners always see their own writes."""
@@ -44,6 +46,7 @@ async def get_visible(state: AppState, video_id: int, viewer: User | None) -> Vi
     return video
 
 
+@retry_cutover
 async def get_owned(state: AppState, user: User, video_id: int) -> Video:
     async with state.db.primary.connect() as conn:
         video = await repo.get(conn, video_id)
@@ -54,6 +57,7 @@ async def get_owned(state: AppState, user: User, video_id: int) -> Video:
     return video
 
 
+@retry_cutover
 async def create(state: AppState, user: User, channel_id: int, data: VideoCreate) -> Video:
     await channels.get_owned(state, user, channel_id)
     async with state.db.primary.begin() as conn:
@@ -115,6 +119,7 @@ async def delete(state: AppState, user: User, video_id: int) -> None:
     await outbox.publish(state, intent)
 
 
+@retry_cutover
 async def list_channel(
     state: AppState, channel_id: int, viewer: User | None, cursor: str | None, limit: int
 ) -> Page[Video]:
