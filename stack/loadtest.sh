@@ -3,6 +3,8 @@
 # seeds once (through the API, then marks the videos ready with the stack's own environment), then
 # runs locust headless. Reports (CSV, HTML, a phase summary) go to .data/loadtest/.
 source "$(dirname "$0")/env.sh"
+# The database of the API `make run` started (VITESS=1 or not): seeding marks its videos ready there.
+if [ -f "$RUN/app.env" ]; then set -a; . "$RUN/app.env"; set +a; fi
 cd "$ROOT"
 SHAPE="${SHAPE:-steady}" HOST="${HOST:-http://127.0.0.1:$API_PORT}"
 OUT="$DATA/loadtest"
