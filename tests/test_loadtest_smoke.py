@@ -94,3 +94,5 @@ def test_the_benchmark_runs_every_step() -> None:
     assert result["flush"]["statements_per_10k_views"] > 0 and result["references"]["redis_incr_rps"] > 0
     assert {"mariadb cache hit", "mariadb cache miss"} <= set(result["get_video"])
     assert "| view ingest" in done.stdout
+    playback = json.loads((ROOT / ".data/bench/edge.json").read_text())  # loadtest/edge_bench.py
+    assert [p["storage_gets_per_1000_plays"] > 0 for p in playback] == [True, True]
