@@ -206,7 +206,7 @@ async def test_split_and_merge_under_load_lose_nothing(api: Api) -> None:
     report(
         f"reshard 2->4 in {split_seconds:.1f} s (copy {split_report['seconds'].get('copy')} s, "
         f"VDiff {split_report['seconds'].get('vdiff')} s, write switch "
-        f"{split_report['seconds'].get('switch_writes')} s), merge 4->2 in {merge_seconds:.1f} s, "
+        f"{split_report['seconds'].get('writes')} s), merge 4->2 in {merge_seconds:.1f} s, "
         f"under {traffic.requests} requests: {len(traffic.created)} videos created, "
         f"{sum(traffic.accepted.values())} views accepted, client errors 0, 503-retried "
         f"{traffic.retried_503}, flush passes failed {flush_failures}, longest write pause {pause:.2f} s"
