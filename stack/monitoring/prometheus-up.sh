@@ -28,6 +28,8 @@ YAML
   for job in prometheus alertmanager node redis mysqld api flusher worker vtgate vtctld etcd vttablet; do
     printf '  - job_name: %s\n    file_sd_configs: [{files: ["%s/%s-*.json"], refresh_interval: 5s}]\n' \
       "$job" "$TARGETS" "$job"
+    # Each MariaDB scrape runs queries on it; no proof needs them faster.
+    case $job in mysqld|node) printf '    scrape_interval: 5s\n    scrape_timeout: 5s\n' ;; esac
   done
 } >"$MON/prometheus.yml"
 target prometheus local "127.0.0.1:$PROMETHEUS_PORT"
