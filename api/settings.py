@@ -62,6 +62,7 @@ class Settings:
     job_reclaim_idle_seconds: float
     job_retry_base_seconds: float
     redis_prefix: str
+    admission: str = "fixed"  # "fixed" (max_in_flight) or "adaptive" (api.admission.AimdLimit)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -107,4 +108,5 @@ class Settings:
             job_reclaim_idle_seconds=float(env("VIDSTORE_JOB_RECLAIM_IDLE_SECONDS", "300")),
             job_retry_base_seconds=float(env("VIDSTORE_JOB_RETRY_BASE_SECONDS", "2")),
             redis_prefix=env("VIDSTORE_REDIS_PREFIX", "vidstore"),
+            admission=env("VIDSTORE_ADMISSION", "fixed"),
         )

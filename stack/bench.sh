@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make bench [BENCH_SECONDS=8]`: the benchmark (loadtest/bench.py) with the stack's environment.
+# `make bench [BENCH_SECONDS=4] [BENCH_RUNS=3]`: the benchmarks with the stack's environment, one
+# line each (each writes its own report under .data/bench/). Extra arguments go to loadtest.bench.
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
-exec "$ROOT/.venv/bin/python" -m loadtest.bench --seconds "${BENCH_SECONDS:-8}" "$@"
+"$ROOT/.venv/bin/python" -m loadtest.bench --seconds "${BENCH_SECONDS:-4}" --runs "${BENCH_RUNS:-3}" "$@"
