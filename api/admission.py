@@ -10,7 +10,7 @@ of 256 and 41-62 ms with 8. Exempt: probes, metrics, the edge's segment authoris
 videos must not stall), and views (the fast path in api.domain.views.ingest answers them before
 the router, as long as Redis is up).
 
-`VIDSTORE_ADMISSION=adaptive` replaces the fixed limit with `AimdLimit`, which finds it from the
+`VIDSTORE_ADMISSION=adaptive` replaces the fixed limit with `GradientLimit`, which finds it from the
 latencies it sees (the limit a machine can afford depends on its cores and its neighbours)."""
 
 from __future__ import annotations
@@ -33,47 +33,46 @@ _ALWAYS_ADMITTED = re.compile(r"/health/.*|/metrics|/v1/playback/verify|/v1/vide
 LIMIT = Gauge("vidstore_admission_limit", "Requests admitted in flight per process", multiprocess_mode="max")
 
 
-class AimdLimit:
-    """A concurrency limit that follows latency (additive increase, multiplicative decrease, as TCP
-    congestion control and Netflix's concurrency-limits do): a request slower than `tolerance` x
-    the fastest of the recent ones (the latency with no queue) means requests are queueing, and the
-    limit shrinks by `backoff`, at most once per `limit` requests; otherwise it grows by 1/limit (one
-    per full window). Admitted requests then wait behind at most as many as the process clears
-    within that latency, whatever the machine."""
+class GradientLimit:
+    """A concurrency limit that follows latency, after Netflix's concurrency-limits (Gradient2):
+    every `window` requests, the mean latency of that window (short) is compared with a slow
+    moving average of all of them (long, over ~`long_window` requests). A short mean above the long
+    one means requests are queueing: the limit is scaled by long/short (at most halved per window);
+    otherwise it may grow by a small queue allowance (sqrt of the limit). Averages, not minima, so a
+    mix of fast and slow routes does not look like queueing. Admitted requests then wait behind at
+    most what the process clears at its usual latency, whatever the machine or its neighbours."""
 
     def __init__(
         self,
         initial: float = 8,
         minimum: float = 2,
         maximum: float = 64,
-        tolerance: float = 2.0,
-        backoff: float = 0.8,
-        window: int = 500,
+        tolerance: float = 1.5,
+        window: int = 20,
+        long_window: int = 600,
+        smoothing: float = 0.5,
     ) -> None:
         self.limit = initial
         self.minimum, self.maximum = minimum, maximum
-        self.tolerance, self.backoff = tolerance, backoff
-        self.window = window
-        self._fastest = float("inf")  # of the current window
-        self._previous_fastest = float("inf")  # of the last whole window
-        self._seen = 0
-        self._since_decrease = 0
-
-    def no_load(self) -> float:
-        return min(self._fastest, self._previous_fastest)
+        self.tolerance, self.window, self.smoothing = tolerance, window, smoothing
+        self.alpha = 2 / (long_window + 1)
+        self.long: float | None = None
+        self._sum, self._n = 0.0, 0
 
     def observe(self, seconds: float) -> None:
-        self._seen += 1
-        self._since_decrease += 1
-        self._fastest = min(self._fastest, seconds)
-        if self._seen >= self.window:  # forget old minima slowly: the machine's speed changes
-            self._previous_fastest, self._fastest, self._seen = self._fastest, float("inf"), 0
-        if seconds > self.tolerance * self.no_load():
-            if self._since_decrease >= self.limit:
-                self.limit = max(self.minimum, self.limit * self.backoff)
-                self._since_decrease = 0
-        else:
-            self.limit = min(self.maximum, self.limit + 1 / self.limit)
+        self.long = seconds if self.long is None else self.long + self.alpha * (seconds - self.long)
+        self._sum += seconds
+        self._n += 1
+        if self._n < self.window:
+            return
+        short, self._sum, self._n = self._sum / self._n, 0.0, 0
+        if self.long > 2 * short:  # the long average remembers a slow past: let it catch up
+            self.long = (self.long + short) / 2
+        gradient = max(0.5, min(1.0, self.tolerance * self.long / short))
+        target = self.limit * gradient + self.limit**0.5
+        self.limit = min(
+            self.maximum, max(self.minimum, (1 - self.smoothing) * self.limit + self.smoothing * target)
+        )
 
 
 class AdmissionControl(ASGIMiddleware):
@@ -81,7 +80,7 @@ class AdmissionControl(ASGIMiddleware):
 
     def __init__(self, max_in_flight: int, adaptive: bool = False) -> None:
         self.max_in_flight = max_in_flight
-        self.adaptive = AimdLimit(initial=min(max_in_flight, 64)) if adaptive else None
+        self.adaptive = GradientLimit(initial=min(max_in_flight, 64)) if adaptive else None
         self.in_flight = 0
         LIMIT.set(max_in_flight)
 

@@ -62,7 +62,7 @@ class Settings:
     job_reclaim_idle_seconds: float
     job_retry_base_seconds: float
     redis_prefix: str
-    admission: str = "fixed"  # "fixed" (max_in_flight) or "adaptive" (api.admission.AimdLimit)
+    admission: str = "fixed"  # "fixed" (max_in_flight) or "adaptive" (api.admission.GradientLimit)
 
     @classmethod
     def from_env(cls) -> Settings:

@@ -232,7 +232,7 @@ def backend_settings(env: dict[str, str]) -> Settings:
     )
 
 
-async def _ready_videos(api: str, env: dict[str, str], count: int) -> list[int]:
+async def _ready_videos(api: str, env: dict[str, str], count: int, concurrency: int) -> list[int]:
     """`count` public, ready videos made through the API (ready set as the worker would: that also
     puts them in the Redis cache)."""
     async with httpx.AsyncClient(base_url=api, timeout=30, limits=httpx.Limits(max_connections=16)) as client:
@@ -242,7 +242,7 @@ async def _ready_videos(api: str, env: dict[str, str], count: int) -> list[int]:
             "channel_id"
         ]
         body = {"title": "bench", "visibility": "public"}
-        sem = asyncio.Semaphore(16)
+        sem = asyncio.Semaphore(concurrency)
 
         async def one() -> int:
             async with sem:
@@ -269,8 +269,9 @@ async def _ready_videos(api: str, env: dict[str, str], count: int) -> list[int]:
     return ids
 
 
-def ready_videos(api: str, env: dict[str, str], count: int) -> list[int]:
-    ids = asyncio.run(_ready_videos(api, env, count))
+def ready_videos(api: str, env: dict[str, str], count: int, concurrency: int = 16) -> list[int]:
+    """Below a server's admission limit, `concurrency` requests at a time."""
+    ids = asyncio.run(_ready_videos(api, env, count, concurrency))
     # A server's in-process cache may hold the draft for up to a second: wait until it is playable.
     wait_until_ok(f"{api}/v1/videos/{ids[-1]}", None, "the ready video", seconds=10, status=200)
     return ids
