@@ -119,7 +119,10 @@ def test_the_benchmark_and_the_capacity_plan_produce_every_figure(tmp_path: Path
             if "p50_ms" in fig:  # a wrk figure: median with its spread, every response 2xx
                 assert {"median", "min", "max"} <= set(fig["rps"]) and fig["non2xx"] == 0, fig
         for rt in body.get("ratios", {}).values():
-            assert rt["median"] > 0, rt
+            # Present with its spread; its size is the real run's business (on a busy machine a
+            # 2-second hot-video run may complete nothing, and a round without a reference is
+            # left out and counted, never divided by).
+            assert {"of", "over", "median", "min", "max"} <= set(rt) and rt["median"] >= 0, rt
     assert result["errors"] == {}
     assert "measured on a shared" in result["meta"]["contention"]
     assert "| ratio (run by run)" in done.stdout
