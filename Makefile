@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 STACK := stack
 
-.PHONY: install up run stop test lint flush clean vitess-up vitess-down loadtest bench
+.PHONY: install up run stop status test lint flush clean vitess-up vitess-down loadtest bench monitoring-up monitoring-down reshard move-lookup
 
 install:
 	@bash $(STACK)/install.sh
@@ -12,7 +12,7 @@ up: install
 	@bash $(STACK)/mariadb-up.sh
 	@bash $(STACK)/redis-up.sh
 	@bash $(STACK)/storage-up.sh
-	@bash $(STACK)/schema-apply.sh vidstore
+	@bash $(STACK)/dba.sh --backend mariadb --database vidstore apply
 
 # `make run VITESS=1`: the same API and flusher on the local Vitess cluster instead of plain MariaDB.
 ifeq ($(VITESS),1)
@@ -22,18 +22,41 @@ endif
 vitess-up: up
 	@bash $(STACK)/vitess/cluster-up.sh
 
+# Live resharding, under traffic: `make reshard KEYSPACE=vidstore TO=-40,40-80,80-c0,c0-`
+# (ARGS=--dry-run, --reverse or --abort). Rerun after an interruption: it carries on.
+reshard:
+	@bash $(STACK)/vitess/reshard.sh $(KEYSPACE) --to=$(TO) $(ARGS)
+
+# MoveTables video_lookup from vidstore_lookup into the sharded vidstore_idx (make vitess-up does it
+# for a cluster made before the lookup was sharded).
+move-lookup:
+	@bash $(STACK)/vitess/reshard.sh vidstore_idx --move-tables video_lookup $(ARGS)
+
 vitess-down:
 	@bash $(STACK)/vitess/cluster-down.sh
 
-run: up $(if $(filter 1,$(VITESS)),vitess-up)
+# Prometheus, Alertmanager and the exporters (stack/monitoring/; dashboards at :15950/consoles/index.html).
+monitoring-up: install
+	@bash $(STACK)/monitoring/monitoring-up.sh
+
+monitoring-down:
+	@bash $(STACK)/monitoring/monitoring-down.sh
+
+run: up $(if $(filter 1,$(VITESS)),vitess-up) monitoring-up
 	@bash $(STACK)/app-run.sh
 
 stop:
 	@bash $(STACK)/app-down.sh
+	@bash $(STACK)/monitoring/monitoring-down.sh
 	@bash $(STACK)/vitess/cluster-down.sh
 	@bash $(STACK)/storage-down.sh
 	@bash $(STACK)/redis-down.sh
 	@bash $(STACK)/mariadb-down.sh
+	@bash $(STACK)/supervisor-down.sh
+
+# What runs: the supervised processes (state, pid, uptime) and the Vitess cluster's.
+status:
+	@bash $(STACK)/status.sh
 
 flush:
 	@bash $(STACK)/cli.sh flush --once
@@ -65,7 +88,7 @@ lint: install
 	.venv/bin/ruff check capacity && .venv/bin/ruff format --check capacity  # the capacity model (issue 18)
 	.venv/bin/mypy
 
-test: up lint vitess-up
+test: up lint vitess-up monitoring-up
 	@bash $(STACK)/test.sh $(PYTEST_ARGS)
 
 clean: stop

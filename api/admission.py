@@ -27,7 +27,7 @@ from api.errors import asgi_error
 
 SHED = Counter("vidstore_requests_shed_total", "Requests refused with 503 by admission control")
 IN_FLIGHT = Gauge("vidstore_requests_in_flight", "Requests being handled", multiprocess_mode="livesum")
-_ALWAYS_ADMITTED = re.compile(r"/health/.*|/metrics|/v1/playback/verify|/v1/videos/[0-9]+/views/?")
+_ALWAYS_ADMITTED = re.compile(r"/health/.*|/metrics|/internal/edge/.*|/v1/videos/[0-9]+/views/?")
 
 
 LIMIT = Gauge("vidstore_admission_limit", "Requests admitted in flight per process", multiprocess_mode="max")

@@ -2,27 +2,27 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from litestar import Litestar
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig
 
+from api import contract, logs
 from api.admission import AdmissionControl
+from api.bodies import check_body
 from api.deps import dependencies
 from api.domain.channels.controllers import ChannelController
 from api.domain.feeds.controllers import FeedController
 from api.domain.health.controllers import HealthController, MetricsController
-from api.domain.playback.controllers import PlaybackController
+from api.domain.playback.controllers import EdgeController, PlaybackController
 from api.domain.uploads.controllers import UploadController
 from api.domain.users.controllers import UserController
 from api.domain.videos.controllers import VideoController
 from api.domain.views import ingest
 from api.domain.views.controllers import ViewController
+from api.domain.watch.controllers import WatchController
 from api.errors import exception_handlers
 from api.ratelimit import RateLimitMiddleware
 from api.settings import Settings
@@ -35,6 +35,8 @@ class VidstoreApp(Litestar):
     view_fast_path = False
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            send = logs.bind(scope, send)  # X-Request-ID: taken or set, returned, logged, put in jobs
         if self.view_fast_path and scope["type"] == "http" and scope["method"] == "POST":
             video_id = ingest.match(scope["path"])
             if video_id is not None:
@@ -46,7 +48,7 @@ class VidstoreApp(Litestar):
 
 def create_app(settings: Settings | None = None) -> VidstoreApp:
     settings = settings or Settings.from_env()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure("api")
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -69,8 +71,11 @@ def create_app(settings: Settings | None = None) -> VidstoreApp:
             FeedController,
             ViewController,
             PlaybackController,
+            EdgeController,
+            WatchController,
             HealthController,
             MetricsController,
+            contract.docs_assets(),
         ],
         dependencies=dependencies,
         exception_handlers=exception_handlers,
@@ -81,14 +86,15 @@ def create_app(settings: Settings | None = None) -> VidstoreApp:
         ],
         lifespan=[lifespan],
         request_max_body_size=settings.max_body_bytes,
-        openapi_config=OpenAPIConfig(
+        before_request=check_body,  # strict JSON bodies: 400 naming the field, 415, bounded depth
+        openapi_config=contract.openapi_config(
             title="vidstore",
             version="1.0.0",
             description="Metadata, view counts and playback authorisation for a video service.",
             path="/schema",
-            render_plugins=[SwaggerRenderPlugin(), ScalarRenderPlugin()],
         ),
         debug=False,
     )
+    contract.finish(app, settings)
     app.view_fast_path = settings.view_fast_path
     return app

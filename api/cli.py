@@ -12,7 +12,7 @@ import signal
 
 from prometheus_client import start_http_server
 
-from api import storage
+from api import logs, storage
 from api.domain.processing.sweeper import sweep
 from api.domain.processing.worker import Worker
 from api.domain.videos import services as videos
@@ -101,7 +101,6 @@ async def _storage_init() -> None:
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     parser = argparse.ArgumentParser(prog="vidstore")
     sub = parser.add_subparsers(dest="command", required=True)
     flush = sub.add_parser("flush", help="move buffered views into the database")
@@ -122,7 +121,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.command == "capacity":
         print(capacity_cli.run(args), end="")
-    elif args.command == "flush":
+        return
+    logs.configure({"flush": "flusher"}.get(args.command, args.command))
+    if args.command == "flush":
         asyncio.run(_flush(args.once, args.metrics_port))
     elif args.command == "worker":
         asyncio.run(_worker(args.metrics_port))

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import ParamSpec, TypeVar
 
 from sqlalchemy import text
-from sqlalchemy.exc import InternalError, OperationalError, ProgrammingError
+from sqlalchemy.exc import DBAPIError, InternalError, OperationalError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 log = logging.getLogger("vidstore.db")
 T = TypeVar("T")
+P = ParamSpec("P")
 
 # MySQL/MariaDB error codes the API maps to client errors.
 ER_DUP_ENTRY = 1062
@@ -102,3 +105,38 @@ async def on_shard(engine: AsyncEngine, shard: str) -> AsyncIterator[AsyncConnec
             if targeted:  # the pooled connection goes back routing by vindex again
                 await conn.execute(text(f"USE `{keyspace}`"))
                 await conn.commit()
+
+
+# What vtgate answers during a resharding cutover (or a primary switch) for a statement it did not
+# apply, so running the transaction again is safe: its buffer gave up or was full, the old primary
+# stopped serving, or the one buffered statement released into a closed session (VT13001).
+RETRYABLE_VITESS_ERRORS = (
+    "vtgate buffer",
+    "buffer full",
+    "primary is not serving",
+    "VT13001: [BUG] unexpected 'autocommitted' state",
+)
+RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0)  # seconds: ~4 s in all, a cutover's length
+
+
+def retryable(exc: BaseException) -> bool:
+    return isinstance(exc, DBAPIError) and any(m in str(exc.orig) for m in RETRYABLE_VITESS_ERRORS)
+
+
+def retry_cutover(work: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
+    """Run `work` again when Vitess reports a cutover error it did not apply (nothing else is retried).
+    For service functions whose writes are one transaction: a retry never applies anything twice."""
+
+    @functools.wraps(work)
+    async def retrying(*args: P.args, **kwargs: P.kwargs) -> T:
+        for delay in RETRY_DELAYS:
+            try:
+                return await work(*args, **kwargs)
+            except DBAPIError as exc:
+                if not retryable(exc):
+                    raise
+                log.warning("%s: retrying a cutover error in %.1f s: %s", work.__name__, delay, exc.orig)
+                await asyncio.sleep(delay)
+        return await work(*args, **kwargs)
+
+    return retrying

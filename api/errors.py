@@ -27,13 +27,19 @@ def field_error(field: str, message: str, source: str = "body") -> ValidationExc
     )
 
 
-def asgi_error(status: int, detail: str, retry_after: float) -> ASGIResponse:
+def retry_after(seconds: float) -> str:
+    return str(max(1, math.ceil(seconds)))
+
+
+def asgi_error(
+    status: int, detail: str, seconds: float, headers: dict[str, str] | None = None
+) -> ASGIResponse:
     """A JSON error answered straight from a middleware (no handler ran), with Retry-After."""
     return ASGIResponse(
         body=encode_json({"status_code": status, "detail": detail}),
         status_code=status,
         media_type="application/json",
-        headers={"Retry-After": str(max(1, math.ceil(retry_after)))},
+        headers={**(headers or {}), "Retry-After": retry_after(seconds)},
     )
 
 
@@ -60,8 +66,18 @@ def database_error(request: Request[Any, Any, Any], exc: DBAPIError) -> Response
     return _json(500, "internal error")
 
 
+def _named(exc: HTTPException) -> str:
+    """Litestar's own validation errors say "Validation failed for GET /path"; the detail names the
+    field(s) instead, as ours do."""
+    if isinstance(exc, ValidationException) and isinstance(exc.extra, list):
+        named = [f"{e['key']}: {e['message']}" for e in exc.extra if isinstance(e, dict) and e.get("key")]
+        if named and exc.detail.startswith("Validation failed"):
+            return "; ".join(named)
+    return exc.detail
+
+
 def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
-    body: dict[str, Any] = {"status_code": exc.status_code, "detail": exc.detail}
+    body: dict[str, Any] = {"status_code": exc.status_code, "detail": _named(exc)}
     if exc.extra:
         body["extra"] = exc.extra
     return Response(body, status_code=exc.status_code, media_type=MediaType.JSON, headers=exc.headers)

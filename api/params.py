@@ -7,8 +7,10 @@ from litestar.params import Parameter
 from api.errors import field_error
 from api.pagination import MAX_ID
 
-VideoId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="video id")]
-ChannelId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="channel id")]
+# Litestar publishes ge/le as floats, and 2^63-1 is no float: the document gets the exact integers.
+ID_BOUNDS = {"minimum": 1, "maximum": MAX_ID}
+VideoId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="video id", schema_extra=ID_BOUNDS)]
+ChannelId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="channel id", schema_extra=ID_BOUNDS)]
 
 
 def path_id(value: int, name: str) -> int:

@@ -22,7 +22,7 @@ from litestar.response.base import ASGIResponse
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.batching import Coalescer
-from api.errors import asgi_error
+from api.errors import asgi_error, retry_after
 from api.security import bearer_token
 
 log = logging.getLogger("vidstore.ratelimit")
@@ -143,18 +143,28 @@ class RateLimiter:
             log.warning("rate limiter unavailable, request let through: %r", exc)
             return Verdict(None, {})
         if hits > self.limit:
-            return Verdict(asgi_error(429, self.detail, reset), {})
+            return Verdict(asgi_error(429, self.detail, reset, self.headers(hits, reset)), {})
         return Verdict(None, self.headers(hits, reset))
 
     def refusal(self, reset: float) -> RateLimited:
-        return RateLimited(detail=self.detail, headers={"Retry-After": str(max(1, math.ceil(reset)))})
+        return RateLimited(detail=self.detail, headers=refusal_headers(self.limit, reset))
 
     def headers(self, hits: int, reset: float) -> dict[str, str]:
-        return {
-            "RateLimit-Limit": str(self.limit),
-            "RateLimit-Remaining": str(max(self.limit - hits, 0)),
-            "RateLimit-Reset": str(math.ceil(reset)),
-        }
+        return limit_headers(self.limit, hits, reset)
+
+
+def limit_headers(limit: int, hits: int, reset: float) -> dict[str, str]:
+    """The RateLimit-* headers of a response counted in a window of `limit` requests."""
+    return {
+        "RateLimit-Limit": str(limit),
+        "RateLimit-Remaining": str(max(limit - hits, 0)),
+        "RateLimit-Reset": str(math.ceil(reset)),
+    }
+
+
+def refusal_headers(limit: int, reset: float) -> dict[str, str]:
+    """A 429's headers: the window spent, and when to come back."""
+    return {**limit_headers(limit, limit, reset), "Retry-After": retry_after(reset)}
 
 
 def limiter_of(scope: Scope) -> RateLimiter:
@@ -178,7 +188,8 @@ class RateLimitMiddleware(ASGIMiddleware):
             if message["type"] == "http.response.start" and verdict.headers:
                 headers = MutableScopeHeaders.from_message(message)
                 for name, value in verdict.headers.items():
-                    headers[name] = value
+                    if headers.get(name) is None:  # a refusal by another limit keeps its own
+                        headers[name] = value
             await send(message)
 
         await next_app(scope, receive, send_with_headers)

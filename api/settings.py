@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 from dataclasses import dataclass
+from pathlib import Path
 
 
 class SettingsError(RuntimeError):
@@ -18,8 +20,8 @@ def _require(name: str) -> str:
     return value
 
 
-def _secret(name: str) -> bytes:
-    raw = _require(name)
+def _secret(name: str, raw: str | None = None) -> bytes:
+    raw = _require(name) if raw is None else raw
     try:
         key = base64.b64decode(raw, validate=True)
     except ValueError as exc:
@@ -29,12 +31,27 @@ def _secret(name: str) -> bytes:
     return key
 
 
+def _playback_keys() -> dict[str, bytes]:
+    """VIDSTORE_PLAYBACK_KEYS="id:base64[,id:base64...]": every key listed verifies, the first signs
+    (README: key rotation). Unset: VIDSTORE_PLAYBACK_SIGNING_KEY alone, as key id 1."""
+    listed = os.environ.get("VIDSTORE_PLAYBACK_KEYS") or "1:" + _require("VIDSTORE_PLAYBACK_SIGNING_KEY")
+    keys: dict[str, bytes] = {}
+    for item in listed.split(","):
+        key_id, _, raw = item.strip().partition(":")
+        if not re.fullmatch(r"[a-z0-9]{1,8}", key_id) or key_id in keys:
+            raise SettingsError("VIDSTORE_PLAYBACK_KEYS: each key is id:base64, ids [a-z0-9]{1,8}, unique")
+        keys[key_id] = _secret("VIDSTORE_PLAYBACK_KEYS", raw)
+    return keys
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     database_url: str
     replica_database_url: str
     redis_url: str
-    playback_signing_key: bytes
+    playback_keys: dict[str, bytes]  # key id -> key; the first signs, all verify
+    edge_secret: str  # the edge's credential for the API's internal playback interface
+    web_dir: str  # the watch page and its vendored player (web/)
     api_key_pepper: bytes
     cdn_base_url: str
     playback_ttl_seconds: int
@@ -59,7 +76,7 @@ class Settings:
     upload_part_bytes: int
     upload_url_ttl_seconds: int
     job_max_attempts: int
-    job_reclaim_idle_seconds: float
+    job_lease_seconds: float
     job_retry_base_seconds: float
     redis_prefix: str
     admission: str = "fixed"  # "fixed" (max_in_flight) or "adaptive" (api.admission.GradientLimit)
@@ -73,7 +90,9 @@ class Settings:
             # Feeds read from replicas; without a replica URL they read the primary.
             replica_database_url=env("VIDSTORE_REPLICA_DATABASE_URL") or primary,
             redis_url=_require("VIDSTORE_REDIS_URL"),
-            playback_signing_key=_secret("VIDSTORE_PLAYBACK_SIGNING_KEY"),
+            playback_keys=_playback_keys(),
+            edge_secret=_require("VIDSTORE_EDGE_SECRET"),
+            web_dir=env("VIDSTORE_WEB_DIR", str(Path(__file__).resolve().parent.parent / "web")),
             api_key_pepper=_secret("VIDSTORE_API_KEY_PEPPER"),
             cdn_base_url=env("VIDSTORE_CDN_BASE_URL", "http://127.0.0.1:15081").rstrip("/"),
             playback_ttl_seconds=int(env("VIDSTORE_PLAYBACK_TTL_SECONDS", "3600")),
@@ -104,8 +123,9 @@ class Settings:
             upload_part_bytes=max(5 * 2**20, int(env("VIDSTORE_UPLOAD_PART_BYTES", str(64 * 2**20)))),
             upload_url_ttl_seconds=int(env("VIDSTORE_UPLOAD_URL_TTL_SECONDS", "3600")),
             job_max_attempts=int(env("VIDSTORE_JOB_MAX_ATTEMPTS", "5")),
-            # A job a worker holds this long without finishing is taken over (its worker is presumed dead).
-            job_reclaim_idle_seconds=float(env("VIDSTORE_JOB_RECLAIM_IDLE_SECONDS", "300")),
+            # A held job's lease, renewed by its worker's heartbeat (every lease/5): a job whose worker
+            # stopped heartbeating is taken over once its lease has expired.
+            job_lease_seconds=float(env("VIDSTORE_JOB_LEASE_SECONDS", "10")),
             job_retry_base_seconds=float(env("VIDSTORE_JOB_RETRY_BASE_SECONDS", "2")),
             redis_prefix=env("VIDSTORE_REDIS_PREFIX", "vidstore"),
             admission=env("VIDSTORE_ADMISSION", "fixed"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -23,3 +24,12 @@ def set_clause(fields: Mapping[str, Any], allowed: frozenset[str]) -> str:
     if unknown:
         raise ValueError(f"not updatable: {sorted(unknown)}")
     return ", ".join(f"{column} = :{column}" for column in fields)
+
+
+def columns(row: Any) -> dict[str, Any]:
+    """A row's columns by name, its DATETIMEs marked as UTC (what the servers store), so the API
+    answers RFC 3339 timestamps with their offset (`...Z`) instead of naive ones."""
+    return {
+        name: value.replace(tzinfo=UTC) if isinstance(value, datetime) and value.tzinfo is None else value
+        for name, value in row._asdict().items()
+    }

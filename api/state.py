@@ -62,7 +62,13 @@ class AppState:
                 settings.s3_bucket,
                 settings.s3_region,
             ),
-            jobs=JobQueue(client, prefix, settings.job_max_attempts, settings.job_retry_base_seconds),
+            jobs=JobQueue(
+                client,
+                prefix,
+                settings.job_max_attempts,
+                settings.job_retry_base_seconds,
+                settings.job_lease_seconds,
+            ),
             videos=VideoCache(client, prefix, settings.video_cache_ttl_seconds),
             verified_keys=TTLCache(maxsize=100_000, ttl=60),
         )

@@ -18,9 +18,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+import gevent
 from locust import LoadTestShape, between, events, task
 from locust.contrib.fasthttp import FastHttpUser
 
+from loadtest.backoff import delay
 from loadtest.seed import SEED_FILE
 
 SEED: dict[str, Any] = json.loads(SEED_FILE.read_text()) if SEED_FILE.exists() else {}
@@ -39,7 +41,27 @@ def popular_video() -> int:
     return VIDEOS[bisect.bisect_left(CUMULATIVE, random.random() * CUMULATIVE[-1])]
 
 
-class Viewer(FastHttpUser):
+class Polite(FastHttpUser):
+    """A client that honours shedding: after a 429/503 it waits what the server asked (Retry-After,
+    capped; backoff growing with consecutive sheds) and abandons the rest of that page. The shed
+    request still counts (the phase summary reports it)."""
+
+    abstract = True
+    shed_streak = 0
+
+    def call(self, method: str, path: str, name: str, **kwargs: Any) -> Any | None:
+        """The response, or None when it was shed (after waiting as asked)."""
+        response = self.client.request(method, path, name=name, **kwargs)
+        wait = delay(response.status_code or 0, response.headers or {}, self.shed_streak + 1)
+        if wait is None:
+            self.shed_streak = 0
+            return response
+        self.shed_streak = min(self.shed_streak + 1, 5)
+        gevent.sleep(wait)
+        return None
+
+
+class Viewer(Polite):
     weight = 19
     wait_time = between(0.5, 2)
 
@@ -49,42 +71,46 @@ class Viewer(FastHttpUser):
     @task(6)
     def watch(self) -> None:
         video_id = popular_video()
-        self.client.get(f"/v1/videos/{video_id}", headers=self.auth, name="/v1/videos/[id]")
-        self.client.post(
-            f"/v1/videos/{video_id}/playback", headers=self.auth, name="/v1/videos/[id]/playback"
-        )
-        self.client.post(f"/v1/videos/{video_id}/views", headers=self.auth, name="/v1/videos/[id]/views")
+        if self.call("GET", f"/v1/videos/{video_id}", "/v1/videos/[id]", headers=self.auth) is None:
+            return
+        if (
+            self.call(
+                "POST", f"/v1/videos/{video_id}/playback", "/v1/videos/[id]/playback", headers=self.auth
+            )
+            is None
+        ):
+            return
+        self.call("POST", f"/v1/videos/{video_id}/views", "/v1/videos/[id]/views", headers=self.auth)
 
     @task(2)
     def channel_page(self) -> None:
         channel_id = random.choice(SEED["channels"])
-        self.client.get(f"/v1/channels/{channel_id}", headers=self.auth, name="/v1/channels/[id]")
-        self.client.get(
-            f"/v1/channels/{channel_id}/videos?limit=20", headers=self.auth, name="/v1/channels/[id]/videos"
+        if self.call("GET", f"/v1/channels/{channel_id}", "/v1/channels/[id]", headers=self.auth) is None:
+            return
+        self.call(
+            "GET", f"/v1/channels/{channel_id}/videos?limit=20", "/v1/channels/[id]/videos", headers=self.auth
         )
 
     @task(3)
     def scroll_feed(self) -> None:
         cursor = ""
         for _ in range(random.randint(1, 3)):
-            with self.client.get(
-                f"/v1/me/feed?limit=20{cursor}", headers=self.auth, name="/v1/me/feed", catch_response=True
-            ) as page:
-                if page.status_code != 200:
-                    return
-                following = (page.json() or {}).get("next_cursor")
+            page = self.call("GET", f"/v1/me/feed?limit=20{cursor}", "/v1/me/feed", headers=self.auth)
+            if page is None or page.status_code != 200:
+                return
+            following = (page.json() or {}).get("next_cursor")
             if not following:
                 return
             cursor = f"&cursor={following}"
 
     @task(1)
     def count(self) -> None:
-        self.client.get(
-            f"/v1/videos/{popular_video()}/views", headers=self.auth, name="/v1/videos/[id]/views count"
+        self.call(
+            "GET", f"/v1/videos/{popular_video()}/views", "/v1/videos/[id]/views count", headers=self.auth
         )
 
 
-class Creator(FastHttpUser):
+class Creator(Polite):
     weight = 1
     wait_time = between(2, 5)
 
@@ -95,26 +121,26 @@ class Creator(FastHttpUser):
     @task(2)
     def upload_metadata(self) -> None:
         body = {"title": f"new {time.time():.0f}", "visibility": "public"}
-        with self.client.post(
+        made = self.call(
+            "POST",
             f"/v1/channels/{self.channel_id}/videos",
+            "/v1/channels/[id]/videos create",
             json=body,
             headers=self.auth,
-            name="/v1/channels/[id]/videos create",
-            catch_response=True,
-        ) as made:
-            if made.status_code == 201:
-                self.mine.append(made.json()["video_id"])
+        )
+        if made is not None and made.status_code == 201:
+            self.mine.append(made.json()["video_id"])
 
     @task(1)
     def edit(self) -> None:
         if self.mine:
             body = {"description": f"edited {time.time():.0f}"}
-            self.client.request(
+            self.call(
                 "PATCH",
                 f"/v1/videos/{random.choice(self.mine)}",
+                "/v1/videos/[id] edit",
                 json=body,
                 headers=self.auth,
-                name="/v1/videos/[id] edit",
             )
 
 

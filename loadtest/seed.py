@@ -21,6 +21,7 @@ from api import storage
 from api.domain.videos import services as videos
 from api.settings import Settings
 from api.state import AppState
+from loadtest.backoff import send
 
 SEED_FILE = Path(
     os.environ.get(
@@ -30,10 +31,16 @@ SEED_FILE = Path(
 
 
 async def _post(client: httpx.AsyncClient, url: str, body: dict[str, Any], key: str | None = None) -> Any:
+    """A write the seeder needs: retried while the API sheds it (429/503, after its Retry-After)."""
     headers = {"Authorization": f"Bearer {key}"} if key else {}
-    response = await client.post(url, json=body, headers=headers)
+    response = await send(client, "POST", url, json=body, headers=headers)
     response.raise_for_status()
     return response.json()
+
+
+async def _put(client: httpx.AsyncClient, url: str, key: str) -> None:
+    response = await send(client, "PUT", url, headers={"Authorization": f"Bearer {key}"})
+    response.raise_for_status()
 
 
 async def mark_ready(video_ids: list[int], settings: Settings | None = None) -> None:
@@ -83,12 +90,7 @@ async def seed(
         for viewer in audience:
             picks = rng.sample(channel_ids, min(subscriptions, len(channel_ids)))
             await asyncio.gather(
-                *(
-                    client.put(
-                        f"/v1/me/subscriptions/{c}", headers={"Authorization": f"Bearer {viewer['api_key']}"}
-                    )
-                    for c in picks
-                )
+                *(_put(client, f"/v1/me/subscriptions/{c}", viewer["api_key"]) for c in picks)
             )
     await mark_ready(video_ids)
     rng.shuffle(video_ids)  # popularity rank: index 0 is the most watched

@@ -53,7 +53,7 @@ def granian(
     factory: bool = True,
     cpu: int | None = None,
     log_level: str = "warning",
-    startup_seconds: float = 30,
+    startup_seconds: float = 120,
 ) -> Iterator[str]:
     """One granian worker serving `target` (pinned to core `cpu` if given); yields its base URL."""
     port = free_port()
@@ -66,12 +66,13 @@ def granian(
     process = subprocess.Popen(args, cwd=ROOT, env=os.environ | (env or {}), start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
+        # Generous: on a loaded shared machine the import alone has taken over 30 s.
         wait_until_ok(f"{url}/health/live", process, target, seconds=startup_seconds)
         yield url
     finally:
         process.terminate()
         try:
-            process.wait(timeout=10)
+            process.wait(timeout=60)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()

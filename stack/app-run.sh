@@ -1,28 +1,29 @@
 #!/usr/bin/env bash
-# Starts the view flusher, the processing worker and the edge in the background, then serves the API
-# in the foreground.
+# Starts the view flusher, the processing worker, the edge and the API under the supervisor, each
+# reported up only once it answers; they keep running (and are restarted if they die) until
+# `make stop`. `make status` shows them, their logs are in .data/logs/.
 source "$(dirname "$0")/env.sh"
-PY="$ROOT/.venv/bin/python"
-WEB_WORKERS="${VIDSTORE_WEB_WORKERS:-2}"
-cd "$ROOT"
-if ! pid_alive "$RUN/flusher.pid"; then
-  nohup "$PY" -m api.cli flush --metrics-port "$FLUSHER_METRICS_PORT" >"$LOGS/flusher.log" 2>&1 &
-  echo $! > "$RUN/flusher.pid"
+# The app's database: what this `make run` chose (VITESS=1 or not); a change restarts the app.
+env_now=$(for v in VIDSTORE_BACKEND VIDSTORE_DATABASE_URL VIDSTORE_REPLICA_DATABASE_URL VIDSTORE_WEB_WORKERS; do
+  if [ -n "${!v:-}" ]; then printf '%s=%q\n' "$v" "${!v}"; fi; done)
+if [ "$env_now" != "$(cat "$RUN/app.env" 2>/dev/null)" ]; then
+  (umask 077; echo "$env_now" >"$RUN/app.env")
+  supervisor_running && supervise stop api flusher worker edge >/dev/null
 fi
+metrics() { curl -sf -o /dev/null "http://127.0.0.1:$1/"; }
+start_program flusher || fail "the flusher did not start"
+wait_for 90 flusher "$LOGS/flusher.log" metrics "$FLUSHER_METRICS_PORT" || fail "the flusher is not serving metrics"
 echo ">> flusher running (log: $LOGS/flusher.log, metrics: http://127.0.0.1:$FLUSHER_METRICS_PORT/)"
-if ! pid_alive "$RUN/worker.pid"; then
-  nohup "$PY" -m api.cli worker --metrics-port "$WORKER_METRICS_PORT" >"$LOGS/worker.log" 2>&1 &
-  echo $! > "$RUN/worker.pid"
-fi
+start_program worker || fail "the worker did not start"
+wait_for 90 worker "$LOGS/worker.log" metrics "$WORKER_METRICS_PORT" || fail "the worker is not serving metrics"
 echo ">> processing worker running (log: $LOGS/worker.log, metrics: http://127.0.0.1:$WORKER_METRICS_PORT/)"
-bash "$ROOT/stack/edge-up.sh"
-echo ">> API:  http://127.0.0.1:$API_PORT"
+start_program api || fail "the API did not start"
+wait_for 120 API "$LOGS/api.log" curl -sf -o /dev/null "http://127.0.0.1:$API_PORT/health/ready" ||
+  fail "the API is not ready"
+start_program edge || fail "the edge did not start"
+wait_for 20 edge "$LOGS/edge.log" curl -s -o /dev/null "http://127.0.0.1:$EDGE_PORT/" || fail "the edge is not serving"
+echo ">> edge up on http://127.0.0.1:$EDGE_PORT"
+echo ">> API:  http://127.0.0.1:$API_PORT (granian, ${VIDSTORE_WEB_WORKERS:-2} worker processes: VIDSTORE_WEB_WORKERS)"
+bash "$ROOT/stack/monitoring/app-sd.sh" add  # Prometheus scrapes the API, flusher and worker
 echo ">> docs: http://127.0.0.1:$API_PORT/schema/swagger"
-echo ">> serving with granian, $WEB_WORKERS worker processes (VIDSTORE_WEB_WORKERS)"
-echo $$ > "$RUN/api.pid"
-# Several processes: Prometheus metrics are aggregated through files (prometheus_client multiprocess).
-export PROMETHEUS_MULTIPROC_DIR="$RUN/prometheus"
-rm -rf "$PROMETHEUS_MULTIPROC_DIR" && mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
-# granian served about 1.7x what uvicorn did for the same app here (wrk, /health/live: 24.2k vs 14.2k/s).
-exec "$ROOT/.venv/bin/granian" --interface asgi --factory --host 127.0.0.1 --port "$API_PORT" \
-  --workers "$WEB_WORKERS" --no-access-log --log-level warning api.app:create_app
+echo ">> supervised (restarted when they die): make status; logs in $LOGS/; make stop stops everything"

@@ -4,3 +4,5 @@
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
 "$ROOT/.venv/bin/python" -m loadtest.bench --seconds "${BENCH_SECONDS:-4}" --runs "${BENCH_RUNS:-3}" "$@"
+# Playback: the edge that verifies and caches against the path it replaced (loadtest/edge_bench.py).
+"$ROOT/.venv/bin/python" -m loadtest.edge_bench --seconds "${BENCH_SECONDS:-4}"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
+# Stops an edge started by edge-up.sh (the tests' own; the stack's is supervised): quit, then KILL.
 source "$(dirname "$0")/env.sh"
 DIR="${1:-$DATA/edge}"
 if pid_alive "$DIR/nginx.pid"; then
-  nginx -p "$DIR" -c "$DIR/nginx.conf" -e "$DIR/error.log" -s quit
-  while pid_alive "$DIR/nginx.pid"; do sleep 0.1; done
-  echo ">> edge stopped"
+  nginx -p "$DIR" -c "$DIR/nginx.conf" -e "$DIR/error.log" -s quit || true
+  for _ in $(seq 100); do pid_alive "$DIR/nginx.pid" || break; sleep 0.1; done
+  stop_pidfile "$DIR/nginx.pid" edge 2
 fi

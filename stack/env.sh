@@ -1,6 +1,8 @@
 # Sourced by every stack script: one place for ports, paths and the local secrets.
 # Ports are our own (15xxx) so nothing clashes with system services; everything binds 127.0.0.1.
 set -euo pipefail
+# Servers' binaries (mariadbd, nginx) live in /usr/sbin, outside a normal user's PATH.
+case ":$PATH:" in *:/usr/sbin:*) ;; *) export PATH="$PATH:/usr/sbin:/sbin" ;; esac
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DATA="${VIDSTORE_DATA:-$ROOT/.data}"
 RUN="$DATA/run"
@@ -32,10 +34,12 @@ add_secret() {  # add_secret NAME BYTES [base64|token]: generated once, kept in 
   add_secret VIDSTORE_DB_PASSWORD 18
   add_secret VIDSTORE_PLAYBACK_SIGNING_KEY 32 base64
   add_secret VIDSTORE_API_KEY_PEPPER 32 base64
+  add_secret VIDSTORE_EDGE_SECRET 30
   add_secret VIDSTORE_VT_REPL_PASSWORD 18
   add_secret VIDSTORE_VT_DB_PASSWORD 18
   add_secret VIDSTORE_S3_ACCESS_KEY 15
   add_secret VIDSTORE_S3_SECRET_KEY 30
+  add_secret VIDSTORE_MONITOR_DB_PASSWORD 18  # the MariaDB exporters' account (stack/monitoring)
 )
 set -a
 # shellcheck disable=SC1090
@@ -56,6 +60,9 @@ export VIDSTORE_S3_ENDPOINT="${VIDSTORE_S3_ENDPOINT:-http://127.0.0.1:${S3_PORT}
 export VIDSTORE_CDN_BASE_URL="${VIDSTORE_CDN_BASE_URL:-http://127.0.0.1:${EDGE_PORT}}"
 export VIDSTORE_REDIS_URL="${VIDSTORE_REDIS_URL:-redis://127.0.0.1:${REDIS_PORT}/0}"
 export VIDSTORE_FLUSHER_METRICS_PORT="$FLUSHER_METRICS_PORT"
+# Playback keys "id:base64,..." (the first signs, all verify; README: key rotation), read by the API
+# and the edge alike; by default the one generated key, as id 1.
+export VIDSTORE_PLAYBACK_KEYS="${VIDSTORE_PLAYBACK_KEYS:-1:$VIDSTORE_PLAYBACK_SIGNING_KEY}"
 
 # Wait for a command to succeed, polling; fail loudly with the log when it never does.
 wait_for() {  # wait_for SECONDS DESCRIPTION LOGFILE CMD...
@@ -72,3 +79,44 @@ wait_for() {  # wait_for SECONDS DESCRIPTION LOGFILE CMD...
 }
 
 pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+fail() { echo "!! $*" >&2; exit 1; }
+stop_pidfile() {  # stop_pidfile FILE NAME [SECONDS]: TERM, wait (default 10 s), then KILL
+  local file=$1 name=$2 limit=${3:-10} pid
+  [ -f "$file" ] || return 0
+  pid=$(cat "$file")
+  if kill -0 "$pid" 2>/dev/null; then
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq $((limit * 10))); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null && echo "!! $name did not stop in ${limit}s: killed" >&2
+    echo ">> $name stopped"
+  fi
+  rm -f "$file"
+}
+
+# The local MariaDB's administrator: the invoking OS user's own account over the socket
+# (unix_socket authentication; mariadb-install-db creates it for the user who ran it), so
+# neither root nor a password is needed.
+db_admin() { mariadb --no-defaults --socket="$MARIADB_SOCKET" -u"$(id -un)" "$@"; }
+
+# The supervisor (stack/supervisor/): `supervise start|stop|status NAME...` is supervisorctl on the
+# stack's supervisord; its config reads these paths from the environment.
+export VIDSTORE_ROOT="$ROOT" VIDSTORE_RUN="$RUN" VIDSTORE_LOGS="$LOGS"
+SUPERVISOR_CONF="$ROOT/stack/supervisor/supervisord.conf"
+supervise() { "$ROOT/.venv/bin/supervisorctl" -c "$SUPERVISOR_CONF" "$@"; }
+supervisor_running() { [ "$(supervise pid 2>/dev/null)" -gt 0 ] 2>/dev/null; }
+start_program() {  # start_program NAME: under the supervisor (started if need be); RUNNING after 1 s
+  bash "$ROOT/stack/supervisor-up.sh" >/dev/null || return 1
+  supervise start "$1" >/dev/null 2>&1 || supervise status "$1" | grep -q RUNNING ||
+    { echo "!! $1 did not start:" >&2; supervise status "$1" >&2; tail -n 20 "$LOGS/$1.log" >&2; return 1; }
+}
+kill_leftovers() {  # kill_leftovers NAME: what remains of a program's last process group (ours only)
+  local pgid
+  pgid=$(cat "$RUN/$1.pgid" 2>/dev/null) || return 0
+  [ "$pgid" != "$$" ] && pkill -KILL -g "$pgid" -u "$(id -u)" -f -- "$ROOT" 2>/dev/null || true
+}
+stop_program() {  # stop_program NAME: TERM, then KILL after the program's stopwaitsecs
+  supervisor_running || return 0
+  if supervise status "$1" 2>/dev/null | grep -qE 'RUNNING|STARTING|BACKOFF'; then
+    supervise stop "$1" >/dev/null && echo ">> $1 stopped"
+  fi
+}

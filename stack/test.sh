@@ -8,7 +8,7 @@ status=0
 for backend in ${VIDSTORE_TEST_BACKENDS:-mariadb vitess}; do
   echo ">> test suite on $backend"
   if [ "$backend" = mariadb ]; then
-    bash "$ROOT/stack/schema-apply.sh" vidstore_test
+    bash "$ROOT/stack/dba.sh" --backend mariadb --database vidstore_test apply
     db_url="${VIDSTORE_DATABASE_URL%/*}/vidstore_test" redis_db=1
   else
     db_url="mysql+aiomysql://vidstore:${VIDSTORE_DB_PASSWORD}@127.0.0.1:${VTGATE_MYSQL_PORT}/vidstore" redis_db=2

@@ -25,6 +25,16 @@ def api_server(env: dict[str, str] | None = None) -> Iterator[str]:
 
 
 @contextmanager
+def full_stack(edge_folder: Path) -> Iterator[str]:
+    """The API, a processing worker and an edge, as `make run` starts them (on ports of the test's);
+    yields the API's URL."""
+    edge_port = free_port()
+    env = {"VIDSTORE_CDN_BASE_URL": f"http://127.0.0.1:{edge_port}"}
+    with api_server(env) as url, edge(url, edge_folder, edge_port), worker(env):
+        yield url
+
+
+@contextmanager
 def worker(env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
     process = subprocess.Popen(
         [sys.executable, "-m", "api.cli", "worker"], cwd=ROOT, env=os.environ | (env or {})
@@ -39,15 +49,19 @@ def worker(env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[bytes
 
 
 @contextmanager
-def edge(api_url: str, folder: Path, port: int | None = None) -> Iterator[str]:
-    """The nginx edge in front of `api_url`; yields its base URL."""
+def edge(
+    api_url: str, folder: Path, port: int | None = None, env: dict[str, str] | None = None
+) -> Iterator[str]:
+    """The nginx edge in front of `api_url` (with `env` over the stack's: its keys); yields its URL."""
     port = port or free_port()
-    subprocess.run(
+    started = subprocess.run(
         ["bash", "stack/edge-up.sh", str(folder), str(port), api_url],
         cwd=ROOT,
-        check=True,
         capture_output=True,
+        text=True,
+        env=os.environ | (env or {}),
     )
+    assert started.returncode == 0, started.stdout + started.stderr
     try:
         yield f"http://127.0.0.1:{port}"
     finally:

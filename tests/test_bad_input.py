@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 from sqlalchemy import text
 
@@ -128,16 +130,13 @@ async def test_oversized_body_is_413_and_writes_nothing(api: Api, owner: tuple[C
     assert await rows(api, "videos") == before
 
 
-async def test_bad_playback_and_verify_input(api: Api, owner: tuple[Caller, int, int]) -> None:
+async def test_bad_playback_input(api: Api, owner: tuple[Caller, int, int]) -> None:
     _, _, video_id = owner
     bad_body = await api.client.post(f"/v1/videos/{video_id}/playback", json={"bind_ip": "yes"})
     assert bad_body.status_code == 400 and "bind_ip" in bad_body.text
     unknown = await api.client.post(f"/v1/videos/{video_id}/playback", json={"ttl": 99999})
     assert unknown.status_code == 400 and "ttl" in unknown.text
-    missing = await api.client.get("/v1/playback/verify", params={"path": "/videos/1/x/y"})
-    assert missing.status_code == 400 and "client_ip" in missing.text
-    long_path = await api.client.get("/v1/playback/verify", params={"path": "/" * 3000, "client_ip": "a"})
-    assert long_path.status_code == 400 and "path" in long_path.text
+    # Paths at the edge (long, malformed, traversal): tests/test_edge.py's forgery matrix.
 
 
 async def test_user_names_are_checked(api: Api) -> None:
@@ -146,3 +145,114 @@ async def test_user_names_are_checked(api: Api) -> None:
         response = await api.client.post("/v1/users", json=body)
         assert response.status_code == 400, body
     assert await rows(api, "users") == before
+
+
+async def test_deeply_nested_json_is_400_before_anything_else(api: Api) -> None:
+    deep = b"[" * 1000 + b"]" * 1000
+    for path in ("/v1/users", "/v1/channels", "/v1/videos/1/playback", "/v1/videos/1/upload"):
+        response = await api.client.post(path, content=deep, headers={"Content-Type": "application/json"})
+        assert response.status_code == 400, (path, response.text)
+        assert response.json()["extra"][0]["key"] == "body"
+    nested_inside = b'{"parts": ' + b"[" * 1000 + b"]" * 1000 + b"}"
+    alice = await api.user()
+    response = await api.client.post(
+        "/v1/videos/1/upload/complete",
+        content=nested_inside,
+        headers={**alice.auth, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 400 and "parts" in response.json()["detail"], response.text
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"content_type": "video/mp4", "size_bytes": "10"}, "size_bytes"),  # no string-to-int coercion
+        ({"content_type": "video/mp4", "size_bytes": 10.5}, "size_bytes"),
+        ({"content_type": "video/mp4", "size_bytes": True}, "size_bytes"),
+        ({"content_type": "video/mp4"}, "size_bytes"),  # missing
+        ({"content_type": "video/mp4", "size_bytes": 0}, "size_bytes"),
+        ({"content_type": "video/mp4", "size_bytes": 10, "extra": 1}, "extra"),  # unknown: named
+    ],
+)
+async def test_wrong_types_are_refused_and_named(
+    api: Api, owner: tuple[Caller, int, int], body: dict[str, object], field: str
+) -> None:
+    alice, channel_id, _ = owner
+    draft = await api.video(alice, channel_id, ready=False, settle=False)
+    response = await api.client.post(f"/v1/videos/{draft}/upload", json=body, headers=alice.auth)
+    assert response.status_code == 400, response.text
+    assert error_fields(response) == {field} and response.json()["detail"].startswith(f"{field}: ")
+
+
+async def test_numbers_out_of_range_are_named(api: Api, owner: tuple[Caller, int, int]) -> None:
+    alice, channel_id, _ = owner
+    draft = await api.video(alice, channel_id, ready=False, settle=False)
+    response = await api.client.post(
+        f"/v1/videos/{draft}/upload",
+        content=b'{"content_type": "video/mp4", "size_bytes": 1e400}',
+        headers={**alice.auth, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 400 and error_fields(response) == {"size_bytes"}, response.text
+
+
+async def test_integral_numbers_are_integers(api: Api, owner: tuple[Caller, int, int]) -> None:
+    """JSON Schema counts 5.0 as an integer; the API takes what its document allows."""
+    alice, channel_id, _ = owner
+    draft = await api.video(alice, channel_id, ready=False, settle=False)
+    response = await api.client.post(
+        f"/v1/videos/{draft}/upload",
+        json={"content_type": "video/mp4", "size_bytes": 10.0},
+        headers=alice.auth,
+    )
+    assert response.status_code == 201, response.text
+
+
+async def test_playback_body_types_are_strict(api: Api, owner: tuple[Caller, int, int]) -> None:
+    _, _, video_id = owner
+    response = await api.client.post(f"/v1/videos/{video_id}/playback", json={"bind_ip": 1})
+    assert response.status_code == 400 and error_fields(response) == {"bind_ip"}
+    assert (await api.client.post(f"/v1/videos/{video_id}/playback")).status_code == 200  # optional body
+
+
+async def test_json_in_another_content_type_is_415(api: Api) -> None:
+    before = await rows(api, "users")
+    for content_type in ("text/plain", "application/x-www-form-urlencoded", "application/xml"):
+        response = await api.client.post(
+            "/v1/users", content=b'{"name": "x"}', headers={"Content-Type": content_type}
+        )
+        assert response.status_code == 415 and content_type in response.json()["detail"]
+    assert await rows(api, "users") == before
+
+
+async def test_parameter_errors_name_the_field_in_detail(api: Api) -> None:
+    response = await api.client.get("/v1/channels/1/videos", params={"limit": "ten"})
+    assert response.status_code == 400 and response.json()["detail"].startswith("limit: ")
+    response = await api.client.get(f"/v1/videos/{TOO_BIG}")
+    assert response.status_code == 400 and response.json()["detail"].startswith("video_id: ")
+
+
+async def test_timestamps_are_rfc3339_utc(api: Api, owner: tuple[Caller, int, int]) -> None:
+    alice, channel_id, video_id = owner
+    for path in ("/v1/me", f"/v1/channels/{channel_id}", f"/v1/videos/{video_id}"):
+        body = (await api.client.get(path, headers=alice.auth)).json()
+        for name in ("created_at", "updated_at"):
+            if name in body:
+                assert body[name].endswith("Z"), (path, body[name])
+                datetime.fromisoformat(body[name])
+
+
+@pytest.mark.parametrize(
+    ("path", "allowed"),
+    [
+        ("/v1/videos/2", "DELETE, GET, OPTIONS, PATCH"),
+        ("/v1/channels/2", "GET, OPTIONS, PATCH"),
+        ("/v1/videos/2/views", "GET, OPTIONS, POST"),
+        ("/v1/me/subscriptions/2", "DELETE, OPTIONS, PUT"),
+    ],
+)
+async def test_options_and_405_name_every_method(api: Api, path: str, allowed: str) -> None:
+    options = await api.client.options(path)
+    assert options.status_code == 204 and options.headers["Allow"] == allowed
+    refused = await api.client.request("TRACE", path)
+    assert refused.status_code == 405
+    assert sorted(refused.headers["Allow"].split(", ")) == allowed.split(", ")

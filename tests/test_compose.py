@@ -19,6 +19,7 @@ SECRETS = (
     "MYSQL_ROOT_PASSWORD",
     "VIDSTORE_PLAYBACK_SIGNING_KEY",
     "VIDSTORE_API_KEY_PEPPER",
+    "VIDSTORE_EDGE_SECRET",
     "MINIO_ROOT_PASSWORD",
 )
 
@@ -55,7 +56,12 @@ def test_compose_file_is_valid_and_has_the_whole_topology() -> None:
     config = compose("config").stdout
     # Per shard of each keyspace: two tablets (VTOrc makes one the primary), each over its own MySQL 8.
     shards = re.findall(r"--init-keyspace\s+(\S+)\s+--init-shard\s+(\S+)", config)
-    assert sorted(set(shards)) == [("vidstore", "-80"), ("vidstore", "80-"), ("vidstore_lookup", "0")]
+    assert sorted(set(shards)) == [
+        ("vidstore", "-80"),
+        ("vidstore", "80-"),
+        ("vidstore_idx", "-"),
+        ("vidstore_lookup", "0"),
+    ]
     assert all(shards.count(s) == 2 for s in set(shards))
     assert config.count("image: mysql:8") == len(shards)
     assert "./schema" in config or str(ROOT / "schema") in config  # schema applied from the repo

@@ -25,6 +25,8 @@ async def test_rate_limit_is_per_key_and_shared_by_workers(api: Api) -> None:
         assert refused.status_code == 429
         assert refused.json()["status_code"] == 429
         assert 1 <= int(refused.headers["Retry-After"]) <= limited.rate_limit_window_seconds
+        assert refused.headers["RateLimit-Limit"] == "4" and refused.headers["RateLimit-Remaining"] == "0"
+        assert int(refused.headers["RateLimit-Reset"]) <= limited.rate_limit_window_seconds
         assert (await one.client.get("/v1/me", headers=bob.auth)).status_code == 200  # bob has his own budget
         assert (await one.client.get("/health/live")).status_code == 200  # probes are never limited
 
@@ -35,14 +37,20 @@ async def test_anonymous_callers_are_limited_by_address() -> None:
         assert codes == [404, 404, 429]
 
 
-async def test_failed_authentications_are_limited_per_address(api: Api) -> None:
-    alice = await api.user()
+async def test_failed_authentications_are_limited_but_never_refuse_a_valid_key(api: Api) -> None:
+    """Failures are counted per address and per the user id a key names; past the limit a failure is
+    429 (with the window's headers), while a valid key, even one never seen from that address, works."""
+    alice, bob = await api.user(), await api.user()
     async with running(base_settings(auth_failures_per_window=3, redis_prefix="authfail")) as app:
-        for i in range(3):
-            bad = await app.client.get("/v1/me", headers={"Authorization": f"Bearer vs_{i + 1}_{'A' * 43}"})
-            assert bad.status_code == 401
-        blocked = await app.client.get("/v1/me", headers=alice.auth)
-        assert blocked.status_code == 429 and "Retry-After" in blocked.headers
+        guesses = [f"Bearer vs_{bob.user_id}_{chr(65 + i) * 43}" for i in range(4)]
+        codes = [(await app.client.get("/v1/me", headers={"Authorization": g})).status_code for g in guesses]
+        assert codes == [401, 401, 401, 429]
+        blocked = await app.client.get("/v1/me", headers={"Authorization": f"Bearer vs_1_{'Z' * 43}"})
+        assert blocked.status_code == 429
+        assert blocked.headers["RateLimit-Limit"] == "3" and blocked.headers["RateLimit-Remaining"] == "0"
+        assert 1 <= int(blocked.headers["Retry-After"]) <= int(blocked.headers["RateLimit-Reset"]) + 1
+        for caller in (alice, bob):  # bob's own id was the one guessed at
+            assert (await app.client.get("/v1/me", headers=caller.auth)).json()["user_id"] == caller.user_id
 
 
 async def test_readiness_reports_each_dependency(api: Api) -> None:

@@ -5,7 +5,6 @@ dead-letter stream; deletion removes the blobs; the sweeper removes orphans."""
 
 from __future__ import annotations
 
-import base64
 import os
 import signal
 import subprocess
@@ -25,6 +24,13 @@ from tests.conftest import base_settings, report
 from tests.live import ROOT, api_server, edge, free_port, worker
 
 PART = 5 * 2**20  # uploads above this go multipart
+LEASE_SECONDS = 2  # a job whose worker stopped heartbeating is taken over after this
+WORKER_ENV = {
+    "VIDSTORE_UPLOAD_PART_BYTES": str(PART),
+    "VIDSTORE_JOB_LEASE_SECONDS": str(LEASE_SECONDS),
+    "VIDSTORE_JOB_RETRY_BASE_SECONDS": "0.2",
+    "VIDSTORE_JOB_MAX_ATTEMPTS": "3",
+}
 
 
 def make_clip(path: Path, seconds: int, bitrate: str) -> Path:
@@ -66,6 +72,7 @@ class Stack:
     edge: str
     settings: Settings
     worker: subprocess.Popen[bytes]
+    env: dict[str, str]
     key: str = ""
     channel_id: int = 0
 
@@ -127,18 +134,13 @@ class Stack:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     settings = base_settings()
-    env = {
-        "VIDSTORE_UPLOAD_PART_BYTES": str(PART),
-        "VIDSTORE_JOB_RECLAIM_IDLE_SECONDS": "2",
-        "VIDSTORE_JOB_RETRY_BASE_SECONDS": "0.2",
-        "VIDSTORE_JOB_MAX_ATTEMPTS": "3",
-    }
+    env = WORKER_ENV | {"VIDSTORE_WORK_DIR": str(tmp_path_factory.mktemp("work"))}
     folder = tmp_path_factory.mktemp("edge")
     edge_port = free_port()
     env["VIDSTORE_CDN_BASE_URL"] = f"http://127.0.0.1:{edge_port}"
     with api_server(env) as api, edge(api, folder, edge_port) as edge_url, worker(env) as process:
         user = httpx.post(f"{api}/v1/users", json={"name": "creator"}).json()
-        stack = Stack(api, edge_url, settings, process, key=user["api_key"])
+        stack = Stack(api, edge_url, settings, process, env, key=user["api_key"])
         stack.channel_id = httpx.post(
             f"{api}/v1/channels", json={"title": "Clips"}, headers=stack.auth
         ).json()["channel_id"]
@@ -172,21 +174,20 @@ def test_upload_process_and_play_through_the_edge(stack: Stack, tmp_path: Path) 
     thumb = httpx.get(urljoin(grant["url"], "../thumb.jpg"))
     assert thumb.status_code == 200 and thumb.content[:2] == b"\xff\xd8"
 
-    # Refused at the edge: tampered, other video's, expired, other address's tokens.
+    # Refused at the edge (tests/test_edge.py has the whole forgery matrix).
     path = urlsplit(grant["url"]).path
     _, _, vid, token, file = path.split("/", 4)
-    expires, scope, sig = token.split(".")
-    key = base64.b64decode(os.environ["VIDSTORE_PLAYBACK_SIGNING_KEY"])
+    keys = stack.settings.playback_keys
     refused = {
-        "tampered": f"/videos/{vid}/{expires}.{scope}.{sig[:-1]}{'A' if sig[-1] != 'A' else 'B'}/{file}",
+        "tampered": f"/videos/{vid}/{token[:-1]}{'A' if token[-1] != 'A' else 'B'}/{file}",
         "other video": f"/videos/{int(vid) + 1}/{token}/{file}",
-        "expired": sign_path(key, video_id, file, int(time.time()) - 1, None),
-        "other address": sign_path(key, video_id, file, int(time.time()) + 600, "203.0.113.50"),
+        "expired": sign_path(keys, video_id, file, int(time.time()) - 1, None),
+        "other address": sign_path(keys, video_id, file, int(time.time()) + 600, "203.0.113.50"),
         "query string": f"{path}?x=1",
     }
     for name, candidate in refused.items():
         assert httpx.get(stack.edge + candidate).status_code in (400, 403), name
-    mine = sign_path(key, video_id, file, int(time.time()) + 600, "127.0.0.1")
+    mine = sign_path(keys, video_id, file, int(time.time()) + 600, "127.0.0.1")
     assert httpx.get(stack.edge + mine).status_code == 200  # bound to this address: served
 
 
@@ -226,30 +227,102 @@ def test_upload_rules(stack: Stack, tmp_path: Path) -> None:
     assert denied.status_code == 404  # a draft is invisible to others: its existence does not leak
 
 
+def children(pid: int, name: str) -> list[int]:
+    """Live processes called `name` whose parent is `pid`."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)
+            comm, ppid = fields[0].split("(", 1)[1], int(fields[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == pid and comm == name:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
 def test_a_worker_killed_mid_job_is_taken_over(stack: Stack, tmp_path: Path) -> None:
+    """SIGKILL a worker while its ffmpeg runs: the ffmpeg dies with it, another worker takes the job
+    over once the lease expires, the video ends ready, and the dead worker's temporary files go."""
     clip = make_clip(tmp_path / "long.mp4", seconds=20, bitrate="1M")
     video_id = stack.video("long")
-    client = redis.Redis.from_url(stack.settings.redis_url)
-    stream = f"{stack.settings.redis_prefix}:jobs"
     os.kill(stack.worker.pid, signal.SIGSTOP)  # the main worker is frozen: the victim gets the job
+    killed_at = 0.0
     try:
-        with worker() as victim:
+        with worker(stack.env) as victim:
+            workdir: Path | None = None
 
             def upload_then_kill_victim() -> httpx.Response:
+                nonlocal killed_at, workdir
                 done = stack.upload(video_id, clip)
-                deadline = time.monotonic() + 30
-                while not client.xpending(stream, "workers")["pending"]:  # until the victim holds it
-                    assert time.monotonic() < deadline, "the victim never took the job"
+                deadline = time.monotonic() + 60
+                while not (ffmpeg := children(victim.pid, "ffmpeg")):  # until it transcodes
+                    assert time.monotonic() < deadline, "the victim never started ffmpeg"
                     time.sleep(0.05)
+                workdir = next(Path(stack.env["VIDSTORE_WORK_DIR"]).glob(f"*_{victim.pid}"))
+                assert any(workdir.iterdir())  # the job's temporary folder
                 os.kill(victim.pid, signal.SIGKILL)  # mid-transcode
-                os.kill(stack.worker.pid, signal.SIGCONT)  # the survivor reclaims it after 2 s idle
+                killed_at = time.monotonic()
+                while any(alive(pid) for pid in ffmpeg):  # the kernel kills it (parent-death signal)
+                    assert time.monotonic() < killed_at + 5, "ffmpeg outlived its worker"
+                    time.sleep(0.05)
+                report(f"worker SIGKILLed: its ffmpeg died {time.monotonic() - killed_at:.2f} s later")
+                os.kill(stack.worker.pid, signal.SIGCONT)  # the survivor takes it over
                 return done
 
             final = stack.wait_status(video_id, upload_then_kill_victim)
+            took = time.monotonic() - killed_at
+    finally:
+        os.kill(stack.worker.pid, signal.SIGCONT)
+    assert final == "ready"
+    assert workdir is not None and not workdir.exists(), "the dead worker's temporary files remain"
+    report(f"job taken over and finished {took:.1f} s after its worker died (lease {LEASE_SECONDS} s)")
+
+
+def test_a_frozen_worker_never_runs_a_job_its_successor_holds(stack: Stack, tmp_path: Path) -> None:
+    """A worker frozen (SIGSTOP) past its lease loses the job: the successor runs it, and the frozen
+    one, resumed, kills its ffmpeg and neither marks the video nor acks the job."""
+    clip = make_clip(tmp_path / "frozen.mp4", seconds=20, bitrate="1M")
+    video_id = stack.video("frozen")
+    client = redis.Redis.from_url(stack.settings.redis_url)
+    lease_key = f"{stack.settings.redis_prefix}:jobs:lease:transcode:{video_id}"
+    os.kill(stack.worker.pid, signal.SIGSTOP)
+    try:
+        with worker(stack.env) as frozen:
+
+            def upload_then_freeze() -> httpx.Response:
+                done = stack.upload(video_id, clip)
+                deadline = time.monotonic() + 60
+                while not (ffmpeg := children(frozen.pid, "ffmpeg")):
+                    assert time.monotonic() < deadline, "the worker never started ffmpeg"
+                    time.sleep(0.05)
+                os.kill(frozen.pid, signal.SIGSTOP)
+                os.kill(ffmpeg[0], signal.SIGSTOP)  # all of it frozen, as in a stalled host
+                os.kill(stack.worker.pid, signal.SIGCONT)
+                deadline = time.monotonic() + 30
+                while f":{stack.worker.pid}|".encode() not in (client.get(lease_key) or b""):
+                    assert time.monotonic() < deadline, "the job was not taken over"
+                    time.sleep(0.05)
+                os.kill(ffmpeg[0], signal.SIGCONT)
+                os.kill(frozen.pid, signal.SIGCONT)  # resumed: its next heartbeat fails
+                deadline = time.monotonic() + 10
+                while alive(ffmpeg[0]):
+                    assert time.monotonic() < deadline, "the former holder's ffmpeg kept running"
+                    time.sleep(0.05)
+                return done
+
+            assert stack.wait_status(video_id, upload_then_freeze) == "ready"
     finally:
         os.kill(stack.worker.pid, signal.SIGCONT)
         client.close()
-    assert final == "ready"
 
 
 def test_retries_end_in_the_dead_letter_stream(stack: Stack) -> None:

@@ -52,7 +52,8 @@ async def test_the_fast_path_answers_as_the_router_does(api: Api) -> None:
     assert fast == routed
     assert [headers["ratelimit-remaining"] for _, _, headers in fast[1:6]] == ["4", "3", "2", "1", "0"]
     assert "video_id" in fast[4][1]["detail"]
-    assert int(fast[6][2]["retry-after"]) >= 1
+    assert int(fast[6][2]["retry-after"]) >= 1  # the refusal: Retry-After and the spent window
+    assert fast[6][2]["ratelimit-limit"] == "5" and fast[6][2]["ratelimit-remaining"] == "0"
 
 
 async def test_concurrent_views_share_redis_round_trips(api: Api) -> None:

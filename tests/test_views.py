@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
+from api.domain.views import faults
+from sharding import shard_for, validate_shards
 from tests.conftest import Api
 
 
@@ -88,6 +91,40 @@ async def test_replaying_a_committed_batch_counts_nothing_twice(api: Api) -> Non
     assert report.replayed == 1 and report.failed == 0 and batch_id in report.batches_done
     assert await db_views(api, video_id) == 5
     assert await api.state.views.pending() == []
+
+
+async def test_a_batch_half_applied_before_a_merge_is_finished_once_after_it(api: Api) -> None:
+    """Shards -40 and 40-80 merge into -80 while a batch is pending that reached only -40: under the
+    new map the batch is one group for -80, and the views for the 40-80 channel still count, once."""
+    quarters = validate_shards(["-40", "40-80", "80-c0", "c0-"])
+    alice = await api.user()
+    by_quarter: dict[str, int] = {}
+    while not {"-40", "40-80"} <= set(by_quarter):
+        channel_id = await api.channel(alice)
+        by_quarter.setdefault(shard_for(channel_id, quarters), channel_id)
+    videos = [await api.video(alice, by_quarter[q]) for q in ("-40", "40-80")]
+    await api.flusher(("-80", "80-")).flush_once()  # drain what earlier tests left buffered
+    for video_id in videos:
+        for _ in range(3):
+            await api.view(video_id)
+    commits = 0
+
+    async def second_commit_fails(conn: object) -> None:
+        nonlocal commits
+        commits += 1
+        if commits == 2:
+            raise OperationalError("injected: 40-80's primary went away", None, Exception())
+
+    faults.inject("before_commit", second_commit_fails)
+    try:
+        half = await api.flusher(("-40", "40-80", "80-c0", "c0-")).flush_once()
+    finally:
+        faults.inject("before_commit", None)
+    assert (half.applied, half.failed) == (1, 1) and len(await api.state.views.pending()) == 1
+    assert [await db_views(api, v) for v in videos] == [3, 0]
+    merged = await api.flusher(("-80", "80-")).flush_once()
+    assert merged.failed == 0 and merged.views == 3 and await api.state.views.pending() == []
+    assert [await db_views(api, v) for v in videos] == [3, 3]
 
 
 async def test_a_leased_batch_is_left_to_its_flusher(api: Api) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.live import ROOT, api_server, edge, free_port, worker
+from tests.live import ROOT, full_stack
 
 
 def walkthrough_script() -> str:
@@ -24,9 +24,7 @@ def walkthrough_script() -> str:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The API, a processing worker and an edge, as `make run` starts them (on ports of the test's)."""
-    edge_port = free_port()
-    env = {"VIDSTORE_CDN_BASE_URL": f"http://127.0.0.1:{edge_port}"}
-    with api_server(env) as url, edge(url, tmp_path_factory.mktemp("edge"), edge_port), worker(env):
+    with full_stack(tmp_path_factory.mktemp("edge")) as url:
         yield url
 
 
@@ -59,7 +57,9 @@ def test_readme_walkthrough_works_as_printed(server: str) -> None:
         "complete": True,
     }
     assert re.search(
-        r"^http://127\.0\.0\.1:\d+/videos/\d+/\d+\.any\.[A-Za-z0-9_-]{43}/hls/master\.m3u8$", out, re.M
+        r"^http://127\.0\.0\.1:\d+/videos/\d+/\d+\.any\.pub\.[a-z0-9]+\.[A-Za-z0-9_-]{43}/hls/master\.m3u8$",
+        out,
+        re.M,
     )
     assert out.count("#EXTM3U") == 2 and "360p/index.m3u8" in out and "#EXT-X-TARGETDURATION" in out
     assert out.rstrip().endswith("403")

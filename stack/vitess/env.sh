@@ -25,8 +25,14 @@ TABLETS=(
   "201 vidstore -80 replica"
   "300 vidstore 80- primary"
   "301 vidstore 80- replica"
+  "400 vidstore_idx - primary"
+  "401 vidstore_idx - replica"
 )
-SHARDS="-80,80-"  # of the sharded keyspace `vidstore`; the flusher groups batches by these
+# After a reshard the layout is the data folder's (written by `make reshard`, sharding/reshard.py).
+LAYOUT_FILE="$VT_DATA/tablets"
+if [ -s "$LAYOUT_FILE" ]; then mapfile -t TABLETS < <(grep -v '^#' "$LAYOUT_FILE"); fi
+# The shards of the sharded keyspace `vidstore` (the flusher reads them from vtgate, not from here).
+SHARDS=$(printf '%s\n' "${TABLETS[@]}" | awk '$2 == "vidstore" && $4 == "primary" {print $3}' | paste -sd,)
 
 tablet_alias() { printf '%s-%010d' "$VT_CELL" "$1"; }
 mysql_port() { echo $((17000 + $1)); }
@@ -59,18 +65,6 @@ start_vt() {  # start_vt NAME LOG CMD...
     "$VT_DATA/run/$name.pid" "$@" >>"$log" 2>&1 </dev/null
 }
 running() { pid_alive "$VT_DATA/run/$1.pid"; }
-stop_pidfile() {  # stop_pidfile FILE NAME: TERM, wait, then KILL
-  local file=$1 name=$2 pid
-  [ -f "$file" ] || return 0
-  pid=$(cat "$file")
-  if kill -0 "$pid" 2>/dev/null; then
-    kill "$pid" 2>/dev/null || true
-    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
-    echo ">> $name stopped"
-  fi
-  rm -f "$file"
-}
 http_ok() { curl -sf -o /dev/null "$1"; }
 wait_serving() {  # wait_serving NAME URL LOG: until URL answers; fail at once if the process died
   local name=$1 url=$2 log=$3 deadline=$((SECONDS + 90))

@@ -2,6 +2,8 @@
 # vtgate: the MySQL-protocol front door the API connects to, on 127.0.0.1:$VTGATE_MYSQL_PORT.
 # SINGLE transaction mode: a transaction that would touch two shards is refused, which keeps every
 # flush atomic without 2PC and makes a routing mistake an error instead of a silent best effort.
+# Resharding cutovers: new tablets are seen within 5 s, writes are buffered (not failed) while a
+# primary switch runs, and buffering still applies to a second cutover 5 s after the first.
 source "$(dirname "$0")/env.sh"
 # Advertise what really serves: clients (SQLAlchemy) then use MariaDB's variable names, e.g.
 # @@tx_isolation, which the tablets' MariaDB 10.11 knows (it has no @@transaction_isolation).
@@ -18,6 +20,7 @@ if ! running vtgate; then
     --mysql-auth-server-impl static --mysql-auth-server-static-file "$auth" \
     --service-map grpc-vtgateservice --transaction-mode SINGLE --mysql-server-version "$VTGATE_SERVER_VERSION" \
     --tablet-refresh-interval 5s --enable-buffer --buffer-window 20s --buffer-max-failover-duration 30s \
+    --buffer-min-time-between-failovers 5s \
     --log-format text
 fi
 wait_serving vtgate "http://127.0.0.1:$VTGATE_PORT/debug/status" "$VT_LOGS/vtgate.log"

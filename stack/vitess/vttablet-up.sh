@@ -27,3 +27,6 @@ if ! running "vttablet-$uid"; then
 fi
 wait_serving "vttablet-$uid" "http://127.0.0.1:$port/debug/status" "$VT_LOGS/vttablet-$uid.log"
 echo ">> vttablet $alias ($keyspace/$shard) up on 127.0.0.1:$port"
+# Prometheus scrapes the tablet and its MariaDB's exporter (file-based discovery; removed on stop).
+bash "$ROOT/stack/monitoring/tablet-sd.sh" add "$uid" "$keyspace" "$shard" ||
+  { echo "!! monitoring of tablet $uid not set up" >&2; exit 1; }

@@ -3,6 +3,7 @@ from __future__ import annotations
 from litestar import Controller, get, patch, post
 from litestar.params import JSONBody
 
+from api.contract import KEY, answers
 from api.deps import App, CurrentUser
 from api.domain.channels import services
 from api.domain.channels.schemas import Channel, ChannelCreate, ChannelUpdate
@@ -13,15 +14,22 @@ class ChannelController(Controller):
     path = "/v1/channels"
     tags = ["channels"]
 
-    @post("/", summary="Create a channel owned by the caller")
+    @post(
+        "/", summary="Create a channel owned by the caller", responses=answers(401, body=True), security=KEY
+    )
     async def create_channel(self, app: App, user: CurrentUser, data: JSONBody[ChannelCreate]) -> Channel:
         return await services.create(app, user, data)
 
-    @get("/{channel_id:int}", summary="Get a channel")
+    @get("/{channel_id:int}", summary="Get a channel", responses=answers(404))
     async def get_channel(self, app: App, channel_id: ChannelId) -> Channel:
         return await services.get(app, channel_id)
 
-    @patch("/{channel_id:int}", summary="Update a channel (owner only)")
+    @patch(
+        "/{channel_id:int}",
+        summary="Update a channel (owner only)",
+        responses=answers(401, 403, 404, body=True),
+        security=KEY,
+    )
     async def update_channel(
         self, app: App, user: CurrentUser, channel_id: ChannelId, data: JSONBody[ChannelUpdate]
     ) -> Channel:

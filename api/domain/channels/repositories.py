@@ -8,7 +8,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from api.domain.channels.schemas import Channel
-from api.sql import set_clause
+from api.sql import columns, set_clause
 
 _COLUMNS = "channel_id, owner_id, title, description, created_at, updated_at"
 UPDATABLE = frozenset({"title", "description"})
@@ -29,7 +29,7 @@ async def get(conn: AsyncConnection, channel_id: int) -> Channel | None:
             {"channel_id": channel_id},
         )
     ).one_or_none()
-    return None if row is None else Channel(**row._asdict())
+    return None if row is None else Channel(**columns(row))
 
 
 async def update(conn: AsyncConnection, channel_id: int, fields: dict[str, Any]) -> None:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 
+from api.db import retry_cutover
 from api.domain.channels import repositories as repo
 from api.domain.channels.schemas import Channel, ChannelCreate, ChannelUpdate
 from api.domain.users.schemas import User
@@ -10,6 +11,7 @@ from api.sql import changed_fields
 from api.state import AppState
 
 
+@retry_cutover
 async def create(state: AppState, owner: User, data: ChannelCreate) -> Channel:
     async with state.db.primary.begin() as conn:
         channel_id = await repo.insert(conn, owner.user_id, data.title, data.description)
@@ -18,6 +20,7 @@ async def create(state: AppState, owner: User, data: ChannelCreate) -> Channel:
     return channel
 
 
+@retry_cutover
 async def get(state: AppState, channel_id: int) -> Channel:
     async with state.db.primary.connect() as conn:
         channel = await repo.get(conn, channel_id)

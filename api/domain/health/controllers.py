@@ -3,9 +3,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from typing import Any
+from typing import Any, Literal
 
+import msgspec
 from litestar import Controller, MediaType, Response, get
+from litestar.openapi import ResponseSpec
 from litestar.plugins.prometheus import PrometheusController
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest, multiprocess
 from sqlalchemy import text
@@ -14,6 +16,11 @@ from api.deps import App
 from api.domain.views.flusher import refresh_gauges
 
 log = logging.getLogger("vidstore.health")
+
+
+class Readiness(msgspec.Struct):
+    status: Literal["ok", "unavailable"]
+    checks: dict[str, str]  # "ok" or "down: <error>", per dependency
 
 
 async def _check(name: str, probe: Any) -> tuple[str, str]:
@@ -37,14 +44,18 @@ class HealthController(Controller):
     async def live(self) -> dict[str, str]:
         return {"status": "ok"}
 
-    @get("/ready", summary="Readiness: MariaDB/vtgate and Redis answer")
-    async def ready(self, app: App) -> Response[dict[str, Any]]:
+    @get(
+        "/ready",
+        summary="Readiness: MariaDB/vtgate and Redis answer",
+        responses={503: ResponseSpec(Readiness, description="the database or Redis is down")},
+    )
+    async def ready(self, app: App) -> Response[Readiness]:
         checks = dict(
             await asyncio.gather(_check("database", _db_ping(app)), _check("redis", app.redis.ping()))
         )
         ok = all(v == "ok" for v in checks.values())
         return Response(
-            {"status": "ok" if ok else "unavailable", "checks": checks},
+            Readiness(status="ok" if ok else "unavailable", checks=checks),
             status_code=200 if ok else 503,
             media_type=MediaType.JSON,
         )

@@ -1,11 +1,24 @@
-"""ffprobe and ffmpeg (Debian's): validate an upload, transcode it to HLS, make a thumbnail."""
+"""ffprobe and ffmpeg (Debian's): validate an upload, transcode it to HLS, make a thumbnail.
+
+Every child dies with its worker: it asks the kernel for SIGKILL when its parent goes
+(PR_SET_PDEATHSIG, set between fork and exec), so a SIGKILLed worker leaves no ffmpeg running on
+its own. A run is also stopped when its job's lease is lost (`abort`), so a job taken over by another
+worker is not transcoded twice at once."""
 
 from __future__ import annotations
 
+import ctypes
 import json
+import os
+import signal
 import subprocess
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
+
+_PR_SET_PDEATHSIG = 1
+_libc = ctypes.CDLL(None, use_errno=True)
 
 # ffprobe guesses formats from content: random bytes can "be" a video (bintext). Only these count.
 CONTAINERS = "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm"
@@ -17,14 +30,54 @@ class InvalidMedia(Exception):
     """The upload is not a video we can play: a permanent failure, not worth a retry."""
 
 
+class Aborted(Exception):
+    """The run was stopped because its job is no longer this worker's."""
+
+
+def _die_with(parent: int) -> None:
+    """In the child before exec: SIGKILL when the parent dies (and at once if it already has).
+    The signal follows the forking thread: the worker forks from a thread that lives as long as
+    the job."""
+    _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def run(args: list[str], timeout: float, abort: threading.Event | None = None) -> tuple[int, str, str]:
+    """Run a media tool to completion: (exit code, stdout, stderr). Killed on timeout
+    (TimeoutExpired) or when `abort` is set (Aborted)."""
+    parent = os.getpid()
+    deadline = time.monotonic() + timeout
+    with subprocess.Popen(
+        args,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: _die_with(parent),  # only prctl and getppid run there
+    ) as child:
+        while True:
+            try:
+                out, err = child.communicate(timeout=0.2)
+                return child.returncode, out, err
+            except subprocess.TimeoutExpired:
+                if abort is not None and abort.is_set():
+                    child.kill()
+                    child.communicate()
+                    raise Aborted(f"{args[0]} stopped: the job's lease was lost") from None
+                if time.monotonic() > deadline:
+                    child.kill()
+                    child.communicate()
+                    raise
+
+
 @dataclass(frozen=True, slots=True)
 class Probe:
     duration_ms: int
     has_audio: bool
 
 
-def probe(path: Path) -> Probe:
-    done = subprocess.run(
+def probe(path: Path, abort: threading.Event | None = None) -> Probe:
+    code, out, err = run(
         [
             "ffprobe",
             "-v",
@@ -37,14 +90,13 @@ def probe(path: Path) -> Probe:
             "json",
             str(path),
         ],
-        capture_output=True,
-        text=True,
-        timeout=60,
+        60,
+        abort,
     )
-    if done.returncode != 0:
-        reason = (done.stderr.strip().splitlines() or ["unreadable"])[-1]
+    if code != 0:
+        reason = (err.strip().splitlines() or ["unreadable"])[-1]
         raise InvalidMedia(f"not a video file: {reason}")
-    info = json.loads(done.stdout or "{}")
+    info = json.loads(out or "{}")
     kinds = {s.get("codec_type") for s in info.get("streams", [])}
     duration = float(info.get("format", {}).get("duration") or 0)
     if "video" not in kinds or duration <= 0:
@@ -52,7 +104,7 @@ def probe(path: Path) -> Probe:
     return Probe(duration_ms=round(duration * 1000), has_audio="audio" in kinds)
 
 
-def transcode(source: Path, out: Path, media: Probe) -> list[Path]:
+def transcode(source: Path, out: Path, media: Probe, abort: threading.Event | None = None) -> list[Path]:
     """HLS in two renditions with a master playlist (out/master.m3u8), 2 s segments."""
     out.mkdir(parents=True, exist_ok=True)
     args = ["ffmpeg", "-v", "error", "-y", "-i", str(source)]
@@ -80,15 +132,15 @@ def transcode(source: Path, out: Path, media: Probe) -> list[Path]:
         streams,
         str(out / "%v/index.m3u8"),
     ]
-    done = subprocess.run(args, capture_output=True, text=True, timeout=3600)
-    if done.returncode != 0:
-        raise InvalidMedia(f"transcoding failed: {done.stderr.strip()[-300:]}")
+    code, _, err = run(args, 3600, abort)
+    if code != 0:
+        raise InvalidMedia(f"transcoding failed: {err.strip()[-300:]}")
     return sorted(p for p in out.rglob("*") if p.is_file())
 
 
-def thumbnail(source: Path, out: Path, media: Probe) -> Path:
+def thumbnail(source: Path, out: Path, media: Probe, abort: threading.Event | None = None) -> Path:
     at = min(1.0, media.duration_ms / 2000)
-    subprocess.run(
+    code, _, err = run(
         [
             "ffmpeg",
             "-v",
@@ -104,8 +156,9 @@ def thumbnail(source: Path, out: Path, media: Probe) -> Path:
             "scale=320:-2",
             str(out),
         ],
-        check=True,
-        capture_output=True,
-        timeout=120,
+        120,
+        abort,
     )
+    if code != 0:
+        raise subprocess.CalledProcessError(code, "ffmpeg thumbnail", stderr=err)
     return out

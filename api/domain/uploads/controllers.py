@@ -3,6 +3,7 @@ from __future__ import annotations
 from litestar import Controller, post
 from litestar.params import JSONBody
 
+from api.contract import KEY, answers
 from api.deps import App, CurrentUser
 from api.domain.uploads import services
 from api.domain.uploads.schemas import UploadComplete, UploadGrant, UploadRequest
@@ -14,13 +15,25 @@ class UploadController(Controller):
     path = "/v1/videos/{video_id:int}/upload"
     tags = ["uploads"]
 
-    @post("/", status_code=201, summary="Presigned URLs to upload a draft video's file (owner only)")
+    @post(
+        "/",
+        status_code=201,
+        summary="Presigned URLs to upload a draft video's file (owner only)",
+        responses=answers(401, 403, 404, 409, body=True),
+        security=KEY,
+    )
     async def start_upload(
         self, app: App, user: CurrentUser, video_id: VideoId, data: JSONBody[UploadRequest]
     ) -> UploadGrant:
         return await services.start(app, user, video_id, data)
 
-    @post("/complete", status_code=202, summary="The upload is done: check it and start processing")
+    @post(
+        "/complete",
+        status_code=202,
+        summary="The upload is done: check it and start processing",
+        responses=answers(401, 403, 404, 409, body=True),
+        security=KEY,
+    )
     async def complete_upload(
         self, app: App, user: CurrentUser, video_id: VideoId, data: JSONBody[UploadComplete]
     ) -> VideoOut:

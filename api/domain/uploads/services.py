@@ -91,9 +91,10 @@ async def complete(state: AppState, user: User, video_id: int, done: UploadCompl
         raise _conflict(f"nothing was uploaded for video {video_id}")
     if found.size != pending["size"]:
         raise _conflict(f"uploaded {found.size} bytes, declared {pending['size']}")
+    # The transcode job is written to the outbox in the status change's transaction: no crash or
+    # Redis error between the two can leave the video `processing` with nothing queued.
     updated = await videos.set_fields(
-        state, video, {"status": "processing", "source_key": key, "failure_reason": None}
+        state, video, {"status": "processing", "source_key": key, "failure_reason": None}, job="transcode"
     )
-    await state.jobs.enqueue("transcode", video_id)
     await state.redis.delete(_pending_key(state, video_id))
     return updated

@@ -3,6 +3,7 @@ from __future__ import annotations
 from litestar import Controller, get, post
 from litestar.params import JSONBody
 
+from api.contract import KEY, answers
 from api.deps import App, CurrentUser
 from api.domain.users import services
 from api.domain.users.schemas import User, UserCreate, UserCreated
@@ -12,10 +13,10 @@ class UserController(Controller):
     path = "/v1"
     tags = ["users"]
 
-    @post("/users", summary="Create a user and its API key (shown once)")
+    @post("/users", summary="Create a user and its API key (shown once)", responses=answers(body=True))
     async def create_user(self, app: App, data: JSONBody[UserCreate]) -> UserCreated:
         return await services.create_user(app, data.name)
 
-    @get("/me", summary="The authenticated user")
+    @get("/me", summary="The authenticated user", responses=answers(401), security=KEY)
     async def me(self, user: CurrentUser) -> User:
         return user

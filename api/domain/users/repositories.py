@@ -6,6 +6,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from api.domain.users.schemas import User
+from api.sql import columns
 
 
 async def insert(conn: AsyncConnection, name: str, key_hash: bytes) -> int:
@@ -25,4 +26,6 @@ async def get_with_hash(conn: AsyncConnection, user_id: int) -> tuple[User, byte
     ).one_or_none()
     if row is None:
         return None
-    return User(user_id=row.user_id, name=row.name, created_at=row.created_at), bytes(row.api_key_hash)
+    fields = columns(row)
+    key_hash = bytes(fields.pop("api_key_hash"))
+    return User(**fields), key_hash

@@ -3,6 +3,7 @@ from __future__ import annotations
 from litestar import Controller, delete, get, patch, post
 from litestar.params import JSONBody
 
+from api.contract import KEY, OPTIONAL_KEY, answers
 from api.deps import App, CurrentUser, Viewer
 from api.domain.videos import services
 from api.domain.videos.schemas import VideoCreate, VideoOut, VideoUpdate
@@ -14,13 +15,23 @@ class VideoController(Controller):
     path = "/v1"
     tags = ["videos"]
 
-    @post("/channels/{channel_id:int}/videos", summary="Create a draft video (channel owner only)")
+    @post(
+        "/channels/{channel_id:int}/videos",
+        summary="Create a draft video (channel owner only)",
+        responses=answers(401, 403, 404, body=True),
+        security=KEY,
+    )
     async def create_video(
         self, app: App, user: CurrentUser, channel_id: ChannelId, data: JSONBody[VideoCreate]
     ) -> VideoOut:
         return VideoOut.of(await services.create(app, user, channel_id, data))
 
-    @get("/channels/{channel_id:int}/videos", summary="A channel's videos, newest first")
+    @get(
+        "/channels/{channel_id:int}/videos",
+        summary="A channel's videos, newest first",
+        responses=answers(401, 404),
+        security=OPTIONAL_KEY,
+    )
     async def list_channel_videos(
         self,
         app: App,
@@ -32,16 +43,26 @@ class VideoController(Controller):
         page = await services.list_channel(app, channel_id, viewer, cursor, limit)
         return Page(items=[VideoOut.of(v) for v in page.items], next_cursor=page.next_cursor)
 
-    @get("/videos/{video_id:int}", summary="Get a video")
+    @get("/videos/{video_id:int}", summary="Get a video", responses=answers(401, 404), security=OPTIONAL_KEY)
     async def get_video(self, app: App, viewer: Viewer, video_id: VideoId) -> VideoOut:
         return VideoOut.of(await services.get_visible(app, video_id, viewer))
 
-    @patch("/videos/{video_id:int}", summary="Update a video's metadata (owner only)")
+    @patch(
+        "/videos/{video_id:int}",
+        summary="Update a video's metadata (owner only)",
+        responses=answers(401, 403, 404, body=True),
+        security=KEY,
+    )
     async def update_video(
         self, app: App, user: CurrentUser, video_id: VideoId, data: JSONBody[VideoUpdate]
     ) -> VideoOut:
         return VideoOut.of(await services.update(app, user, video_id, data))
 
-    @delete("/videos/{video_id:int}", summary="Delete a video (owner only)")
+    @delete(
+        "/videos/{video_id:int}",
+        summary="Delete a video (owner only)",
+        responses=answers(401, 403, 404),
+        security=KEY,
+    )
     async def delete_video(self, app: App, user: CurrentUser, video_id: VideoId) -> None:
         await services.delete(app, user, video_id)

@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from api.domain.videos.schemas import Video
-from api.sql import set_clause
+from api.sql import columns, set_clause
 
 _COLUMNS = (
     "video_id, channel_id, owner_id, title, description, status, visibility, duration_ms, "
@@ -32,7 +32,7 @@ UPDATABLE = frozenset(
 
 
 def _video(row: Any) -> Video:
-    return Video(**row._asdict())
+    return Video(**columns(row))
 
 
 async def insert(

@@ -7,7 +7,11 @@ import redis.exceptions
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from api.db import retry_cutover
 from api.domain.channels import services as channels
+from api.domain.processing import outbox
+from api.domain.processing import repositories as outbox_repo
+from api.domain.processing.repositories import Intent
 from api.domain.users.schemas import User
 from api.domain.videos import repositories as repo
 from api.domain.videos.schemas import Video, VideoCreate, VideoUpdate
@@ -21,6 +25,7 @@ def _not_found(video_id: int) -> NotFoundException:
     return NotFoundException(detail=f"video {video_id} not found")
 
 
+@retry_cutover
 async def find(state: AppState, video_id: int, viewer: User | None) -> Video | None:
     """From the cache (loaded from a replica); an authenticated caller who may own the video
     re-reads the primary, so owners always see their own writes."""
@@ -41,6 +46,7 @@ async def get_visible(state: AppState, video_id: int, viewer: User | None) -> Vi
     return video
 
 
+@retry_cutover
 async def get_owned(state: AppState, user: User, video_id: int) -> Video:
     async with state.db.primary.connect() as conn:
         video = await repo.get(conn, video_id)
@@ -51,6 +57,7 @@ async def get_owned(state: AppState, user: User, video_id: int) -> Video:
     return video
 
 
+@retry_cutover
 async def create(state: AppState, user: User, channel_id: int, data: VideoCreate) -> Video:
     await channels.get_owned(state, user, channel_id)
     async with state.db.primary.begin() as conn:
@@ -71,14 +78,20 @@ async def update(state: AppState, user: User, video_id: int, patch: VideoUpdate)
     return await set_fields(state, video, fields)
 
 
-async def set_fields(state: AppState, video: Video, fields: dict[str, Any]) -> Video:
+async def set_fields(state: AppState, video: Video, fields: dict[str, Any], job: str | None = None) -> Video:
     """Write fields of one video (a single-shard statement by channel_id) and return it re-read.
-    A status change is announced on the video's events channel."""
+    A status change is announced on the video's events channel. `job`: the kind of job the change
+    makes, written to the outbox in the same transaction, then published."""
+    intent = Intent(video.channel_id, video.video_id, job) if job else None
     async with state.db.primary.begin() as conn:
         await repo.update(conn, video.channel_id, video.video_id, fields)
         updated = await repo.get(conn, video.video_id)
+        if updated is not None and intent is not None:
+            await outbox_repo.add(conn, intent)
     if updated is None:  # deleted concurrently
         raise _not_found(video.video_id)
+    if intent is not None:
+        await outbox.publish(state, intent)
     await state.videos.put(video.video_id, updated)  # write-through: never a staler copy
     if "status" in fields:
         # Best effort: the status itself is in the database; listeners can always re-read it.
@@ -98,12 +111,15 @@ async def set_status(state: AppState, video_id: int, fields: dict[str, Any]) -> 
 async def delete(state: AppState, user: User, video_id: int) -> None:
     """Metadata goes at once; the blobs go through the queue (and the sweeper catches any left)."""
     video = await get_owned(state, user, video_id)
+    intent = Intent(video.channel_id, video_id, "delete_blobs")
     async with state.db.primary.begin() as conn:
         await repo.delete(conn, video.channel_id, video_id)
-    await state.videos.put(video_id, None)  # a tombstone until the replicas have it too
-    await state.jobs.enqueue("delete_blobs", video_id)
+        await outbox_repo.add(conn, intent)
+    await state.videos.deleted(video_id)
+    await outbox.publish(state, intent)
 
 
+@retry_cutover
 async def list_channel(
     state: AppState, channel_id: int, viewer: User | None, cursor: str | None, limit: int
 ) -> Page[Video]:

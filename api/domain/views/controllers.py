@@ -5,20 +5,27 @@ from typing import Annotated, Any
 from litestar import Controller, Request, get, post
 from litestar.params import Parameter
 
+from api.contract import OPTIONAL_KEY, answers
 from api.deps import App, Viewer, provide_app
 from api.domain.views import ingest, services
 from api.domain.views.schemas import ViewAccepted, ViewCount
-from api.params import VideoId
+from api.params import ID_BOUNDS, VideoId
 
 # Checked by ingest.accept, so both ways of serving a view POST answer a bad id the same way.
-UncheckedId = Annotated[int, Parameter(description="video id (1 to 2^63-1)")]
+UncheckedId = Annotated[int, Parameter(description="video id", schema_extra=ID_BOUNDS)]
 
 
 class ViewController(Controller):
     path = "/v1/videos/{video_id:int}/views"
     tags = ["views"]
 
-    @post("/", status_code=202, summary="Record a view (buffered in Redis, flushed in batches)")
+    @post(
+        "/",
+        status_code=202,
+        summary="Record a view (buffered in Redis, flushed in batches)",
+        responses=answers(401, 404, 409),
+        security=OPTIONAL_KEY,
+    )
     async def record_view(self, video_id: UncheckedId, request: Request[Any, Any, Any]) -> ViewAccepted:
         # Served by api.domain.views.ingest before the router unless VIDSTORE_VIEW_FAST_PATH=0;
         # both run ingest.accept, which checks video_id (1 to 2^63-1).
@@ -31,6 +38,11 @@ class ViewController(Controller):
         )
         return accepted  # the rate limit was counted by the middleware
 
-    @get("/", summary="A video's view count: flushed + still buffered")
+    @get(
+        "/",
+        summary="A video's view count: flushed + still buffered",
+        responses=answers(401, 404),
+        security=OPTIONAL_KEY,
+    )
     async def view_count(self, app: App, viewer: Viewer, video_id: VideoId) -> ViewCount:
         return await services.count(app, video_id, viewer)

@@ -127,18 +127,29 @@ class Flusher:
         return report
 
     async def _apply_shard(self, batch_id: str, deltas: list[Delta]) -> FlushReport:
-        channel_ids = sorted({d.channel_id for d in deltas})
         try:
-            async with self.engine.begin() as conn:
-                statements = await repo.log_batch(conn, batch_id, channel_ids, datetime.now(UTC))
-                statements += await repo.add_views(conn, deltas)
-                await faults.point("before_commit", conn)
-            await faults.point("after_commit")
+            return await self._commit(batch_id, deltas, skip_logged=False)
         except IntegrityError as exc:
             if mysql_error_code(exc) != ER_DUP_ENTRY:
                 raise
-            metrics.FLUSH_BATCHES.labels(result="replayed").inc()
-            return FlushReport(replayed=1, statements=1)
+        # A replay, or a group joined by a shard merge from old shards of which only some committed
+        # this batch: apply what no flush_log row covers yet (a second duplicate means a concurrent
+        # flusher got there first; this shard fails and the next pass sorts it out).
+        return await self._commit(batch_id, deltas, skip_logged=True)
+
+    async def _commit(self, batch_id: str, deltas: list[Delta], skip_logged: bool) -> FlushReport:
+        async with self.engine.begin() as conn:
+            if skip_logged:
+                logged = await repo.logged_channels(conn, batch_id, sorted({d.channel_id for d in deltas}))
+                deltas = [d for d in deltas if d.channel_id not in logged]
+                if not deltas:
+                    metrics.FLUSH_BATCHES.labels(result="replayed").inc()
+                    return FlushReport(replayed=1, statements=1)
+            channel_ids = sorted({d.channel_id for d in deltas})
+            statements = await repo.log_batch(conn, batch_id, channel_ids, datetime.now(UTC))
+            statements += await repo.add_views(conn, deltas)
+            await faults.point("before_commit", conn)
+        await faults.point("after_commit")
         views = sum(d.views for d in deltas)
         metrics.FLUSH_BATCHES.labels(result="applied").inc()
         metrics.FLUSH_VIEWS.inc(views)

@@ -6,19 +6,20 @@ A view is by far the most frequent request (every play sends one). With its Redi
 3.3x the CPU it costs here (BENCHMARKS.md measures both ways). So the app answers it first, with
 the same steps any route gets: the per-client rate limit and its headers, the id check, the API
 key, the service's visibility checks, and error bodies from the app's own exception handlers. Its
-requests are counted in `vidstore_view_requests_total` (the HTTP middleware's histogram does not
-see them). `VIDSTORE_VIEW_FAST_PATH=0` leaves the route to the Litestar handler, which runs
-`accept` too."""
+requests are counted in `vidstore_view_requests_total` and timed in
+`vidstore_view_request_duration_seconds` (the HTTP middleware does not see them).
+`VIDSTORE_VIEW_FAST_PATH=0` leaves the route to the Litestar handler, which runs `accept` too."""
 
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 import msgspec
 from litestar import Request
 from litestar.types import HTTPResponseBodyEvent, HTTPResponseStartEvent, Receive, Scope, Send
-from prometheus_client import Counter
+from prometheus_client import Counter, Histogram
 
 from api.deps import viewer_of
 from api.domain.views import services
@@ -30,6 +31,7 @@ from api.ratelimit import Limit, RateLimited, identity
 from api.state import AppState
 
 REQUESTS = Counter("vidstore_view_requests_total", "View POSTs by response status", ["status"])
+LATENCY = Histogram("vidstore_view_request_duration_seconds", "View POSTs answered on the fast path")
 _ACCEPTED = REQUESTS.labels("202")
 _PATH = re.compile(r"/v1/videos/(-?[0-9]{1,30})/views/?")
 
@@ -55,6 +57,14 @@ async def accept(
 
 
 async def serve(state: AppState, video_id: int, scope: Scope, receive: Receive, send: Send) -> None:
+    started = time.perf_counter()
+    try:
+        await _serve(state, video_id, scope, receive, send)
+    finally:
+        LATENCY.observe(time.perf_counter() - started)
+
+
+async def _serve(state: AppState, video_id: int, scope: Scope, receive: Receive, send: Send) -> None:
     """Answer a view POST. The caller's rate-limit hit is counted with the view, in one Redis
     call; a request refused before that point (bad id, key or video) is counted on its own."""
     headers: dict[bytes, bytes] = dict(scope["headers"])

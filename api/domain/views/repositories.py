@@ -44,6 +44,20 @@ async def log_batch(
     return statements
 
 
+async def logged_channels(conn: AsyncConnection, batch_id: str, channel_ids: Sequence[int]) -> set[int]:
+    """The channels this batch already reached (their flush_log rows)."""
+    found: set[int] = set()
+    for chunk in _chunks(sorted(channel_ids)):
+        rows = await conn.execute(
+            text("SELECT channel_id FROM flush_log WHERE batch_id = :b AND channel_id IN :c").bindparams(
+                bindparam("c", expanding=True)
+            ),
+            {"b": batch_id, "c": list(chunk)},
+        )
+        found |= {int(c) for c in rows.scalars()}
+    return found
+
+
 async def add_views(conn: AsyncConnection, deltas: Sequence[Delta]) -> int:
     """Add deltas to the counters: `views = views + VALUES(views)`, never read-modify-write."""
     statements = 0

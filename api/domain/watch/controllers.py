@@ -1,0 +1,33 @@
+"""The watch page and the player it loads: files from the web folder (VIDSTORE_WEB_DIR), where
+stack/install.sh vendors hls.js from npm (web/package-lock.json). No CDN at run time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from litestar import Controller, get
+from litestar.exceptions import NotFoundException
+from litestar.response import File
+
+from api.deps import App
+from api.params import VideoId
+
+
+def _file(app: App, relative: str, media_type: str) -> File:
+    path = Path(app.settings.web_dir) / relative
+    if not path.is_file():
+        raise NotFoundException(detail=f"{relative} is missing: run stack/install.sh (npm ci in web/)")
+    return File(path, media_type=media_type, content_disposition_type="inline")
+
+
+class WatchController(Controller):
+    include_in_schema = False
+    opt = {"no_rate_limit": True}
+
+    @get("/watch/{video_id:int}")
+    async def page(self, app: App, video_id: VideoId) -> File:
+        return _file(app, "watch.html", "text/html; charset=utf-8")
+
+    @get("/static/hls.min.js")
+    async def player(self, app: App) -> File:
+        return _file(app, "node_modules/hls.js/dist/hls.min.js", "text/javascript")

@@ -1,0 +1,251 @@
+"""`make bench`, playback: the edge that verifies tokens itself and caches (stack/edge/) against the
+path it replaced (every file: the API's verifier, then an uncached presigned fetch from the bucket;
+loadtest/legacy-edge.conf.template + loadtest/legacy_verify.py), side by side in one run, against the
+same API process, bucket and files. Measures, for each:
+- segment requests/s (wrk, one hot segment, 64 connections; the new edge's cache warm);
+- storage GETs per 1,000 plays of one hot video (a play: master, variant playlist, 5 segments, with
+  a token of its own), read from each edge's log of what it fetched from the bucket;
+- API requests per played file (the API's own request counter, before and after).
+Writes .data/bench/edge.json and prints a table. The machine may be shared: figures are labelled so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from api.domain.playback.tokens import sign_path
+from api.settings import Settings
+from api.storage import ObjectStore
+from loadtest.serving import ROOT, free_port, granian, wait_until_ok
+
+OUT = ROOT / ".data" / "bench"
+SEGMENTS = [f"hls/360p/seg_{n:03d}.ts" for n in range(5)]
+PLAYLISTS = ["hls/master.m3u8", "hls/360p/index.m3u8"]
+FAST = {"VIDSTORE_RATE_LIMIT_REQUESTS": "100000000", "VIDSTORE_MAX_IN_FLIGHT": "100000"}
+
+
+def user_line() -> str:
+    return "user root;" if os.geteuid() == 0 else ""
+
+
+@contextmanager
+def new_edge(api: str, folder: Path) -> Iterator[str]:
+    port = free_port()
+    subprocess.run(["bash", "stack/edge-up.sh", str(folder), str(port), api], cwd=ROOT, check=True)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        subprocess.run(["bash", "stack/edge-down.sh", str(folder)], cwd=ROOT, check=False)
+
+
+@contextmanager
+def legacy_edge(api: str, folder: Path) -> Iterator[str]:
+    port = free_port()
+    (folder / "tmp").mkdir(parents=True, exist_ok=True)
+    template = (ROOT / "loadtest" / "legacy-edge.conf.template").read_text()
+    conf = folder / "nginx.conf"
+    for name, value in {"@DIR@": str(folder), "@PORT@": f"127.0.0.1:{port}", "@API@": api}.items():
+        template = template.replace(name, value)
+    conf.write_text(template.replace("@USER@", user_line()))
+    nginx = ["nginx", "-p", str(folder), "-c", str(conf), "-e", str(folder / "error.log")]
+    subprocess.run(nginx, check=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_ok(f"{url}/", None, "legacy edge")
+        yield url
+    finally:
+        subprocess.run([*nginx, "-s", "quit"], check=False)
+
+
+def seed(api: str, settings: Settings) -> int:
+    """A ready public video with 2 playlists and 5 segments of 200 KB (a 2 s, 800 kbit/s segment)."""
+    key = httpx.post(f"{api}/v1/users", json={"name": "bench"}).json()["api_key"]
+    auth = {"Authorization": f"Bearer {key}"}
+    channel = httpx.post(f"{api}/v1/channels", json={"title": "bench"}, headers=auth).json()["channel_id"]
+    made = httpx.post(
+        f"{api}/v1/channels/{channel}/videos", json={"title": "hot", "visibility": "public"}, headers=auth
+    )
+    video_id = int(made.json()["video_id"])
+    store = ObjectStore(
+        settings.s3_endpoint,
+        settings.s3_access_key,
+        settings.s3_secret_key,
+        settings.s3_bucket,
+        settings.s3_region,
+    )
+    variant = "#EXTM3U\n#EXT-X-TARGETDURATION:2\n" + "".join(
+        f"#EXTINF:2.0,\n{s.rsplit('/', 1)[1]}\n" for s in SEGMENTS
+    )
+    bodies = {PLAYLISTS[0]: b"#EXTM3U\n360p/index.m3u8\n", PLAYLISTS[1]: variant.encode()}
+    bodies |= {segment: os.urandom(200_000) for segment in SEGMENTS}
+    for name, body in bodies.items():
+        store.client.put_object(Bucket=store.bucket, Key=f"videos/{video_id}/{name}", Body=body)
+    subprocess.run(
+        [sys.executable, "-m", "api.cli", "video-status", str(video_id), "ready", "--duration-ms", "10000"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    return video_id
+
+
+def wrk(url: str, seconds: float, connections: int = 64) -> float:
+    """Requests/s of wrk (closed loop) on one URL; non-2xx answers are counted and must be none."""
+    done = subprocess.run(
+        ["wrk", "-t", "2", "-c", str(connections), "-d", f"{round(seconds)}s", url],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", done.stdout)
+    assert errors is None, done.stdout
+    found = re.search(r"Requests/sec:\s+([0-9.]+)", done.stdout)
+    assert found, done.stdout
+    return float(found.group(1))
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes (Linux /proc), whatever else runs on the machine."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def serving_pids(edge_folder: Path, api: str) -> list[int]:
+    """The edge's nginx (master and workers), the API's granian processes and the storage server."""
+    port = api.rsplit(":", 1)[1]
+    listing = subprocess.run(["ps", "-eo", "pid=,ppid=,args="], capture_output=True, text=True).stdout
+    rows = [line.split(None, 2) for line in listing.splitlines() if line.strip()]
+    master = int((edge_folder / "nginx.pid").read_text())
+    pids = [master] + [int(pid) for pid, ppid, _ in rows if int(ppid) == master]
+    pids += [int(pid) for pid, _, args in rows if "granian" in args and f"--port {port}" in args]
+    storage = ROOT / ".data" / "run" / "s3.pid"
+    return pids + ([int(storage.read_text())] if storage.exists() else [])
+
+
+def api_requests(api: str) -> float:
+    """The API's count of requests served (Prometheus), excluding the metrics scrapes themselves."""
+    text = httpx.get(f"{api}/metrics").text
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith("vidstore_http_requests_total{") and 'path="/metrics"' not in line:
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def plays(edge: str, keys: dict[str, bytes], video_id: int, count: int) -> int:
+    """`count` viewers, each with a token of their own, fetch master, variant and every segment."""
+    base = int(time.time()) + 3600
+
+    def play(viewer: int) -> int:
+        token = sign_path(keys, video_id, "x", base + viewer, None).rsplit("/", 1)[0]
+        with httpx.Client(base_url=edge) as client:
+            for file in PLAYLISTS + SEGMENTS:
+                answer = client.get(f"{token}/{file}")
+                assert answer.status_code == 200, (file, answer.status_code, answer.text[:100])
+        return len(PLAYLISTS) + len(SEGMENTS)
+
+    with ThreadPoolExecutor(16) as pool:
+        return sum(pool.map(play, range(count)))
+
+
+def storage_reads(folder: Path, legacy: bool) -> int:
+    if legacy:  # no cache: every file the old edge served 200 was fetched from the bucket
+        log = (folder / "access.log").read_text().splitlines()
+        return sum(1 for line in log if '"GET /videos/' in line and '" 200 ' in line)
+    log = folder / "storage.log"
+    return len(log.read_text().splitlines()) if log.exists() else 0
+
+
+def measure(
+    name: str, edge: str, api: str, folder: Path, video_id: int, args: argparse.Namespace
+) -> dict[str, Any]:
+    keys = Settings.from_env().playback_keys
+    legacy = name == "legacy"
+    segment = sign_path(keys, video_id, SEGMENTS[0], int(time.time()) + 3600, None)
+    assert httpx.get(edge + segment).status_code == 200  # warms the new edge's cache
+    api_before = api_requests(api)
+    pids = serving_pids(folder, api)
+    cpu_before = cpu_seconds(pids)
+    rps = wrk(edge + segment, args.seconds)
+    cpu = cpu_seconds(pids) - cpu_before
+    api_during_wrk = api_requests(api) - api_before
+    reads_before, api_before = storage_reads(folder, legacy), api_requests(api)
+    started = time.monotonic()
+    files = plays(edge, keys, video_id, args.plays)
+    took = time.monotonic() - started
+    reads = storage_reads(folder, legacy) - reads_before
+    api_calls = api_requests(api) - api_before
+    return {
+        "path": name,
+        "segment_requests_per_s": round(rps, 1),
+        # CPU of edge + API + storage per segment served: robust to other load on the machine.
+        "cpu_ms_per_segment": round(cpu * 1000 / max(1.0, rps * round(args.seconds)), 3),
+        "api_requests_per_segment_under_wrk": round(api_during_wrk / max(1.0, rps * args.seconds), 4),
+        "plays": args.plays,
+        "files_played": files,
+        "plays_seconds": round(took, 1),
+        "storage_gets": reads,
+        "storage_gets_per_1000_plays": round(reads * 1000 / args.plays, 1),
+        "distinct_files": len(PLAYLISTS) + len(SEGMENTS),
+        "api_requests": int(api_calls),
+        "api_requests_per_played_file": round(api_calls / files, 4),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=8)
+    parser.add_argument("--plays", type=int, default=1000)
+    args = parser.parse_args()
+    settings = Settings.from_env()
+    OUT.mkdir(parents=True, exist_ok=True)
+    results = []
+    with granian("loadtest.legacy_verify:create_legacy_app", FAST, log_level="error") as api:
+        video_id = seed(api, settings)
+        for name, start in (("edge (local verify + cache)", new_edge), ("legacy", legacy_edge)):
+            folder = OUT / ("edge-new" if start is new_edge else "edge-legacy")
+            subprocess.run(["rm", "-rf", str(folder)], check=True)
+            folder.mkdir(parents=True)
+            with start(api, folder) as edge:
+                results.append(measure(name, edge, api, folder, video_id, args))
+    new, old = results
+    (OUT / "edge.json").write_text(json.dumps(results, indent=2) + "\n")
+    print(f"\nplayback (measured on a shared, noisy machine; {args.seconds:.0f} s wrk, {args.plays} plays)")
+    print(f"{'':44}{'new edge':>14}{'legacy path':>14}")
+    rows = [
+        ("segment requests/s (one hot segment)", "segment_requests_per_s"),
+        ("CPU ms per segment (edge + API + storage)", "cpu_ms_per_segment"),
+        ("API requests per segment (under wrk)", "api_requests_per_segment_under_wrk"),
+        ("storage GETs per 1,000 plays (7 files)", "storage_gets_per_1000_plays"),
+        ("API requests per played file", "api_requests_per_played_file"),
+        ("seconds for the plays (16 threads)", "plays_seconds"),
+    ]
+    for label, field in rows:
+        print(f"{label:44}{new[field]:>14}{old[field]:>14}")
+    ratio = new["segment_requests_per_s"] / max(old["segment_requests_per_s"], 1e-9)
+    cost = old["cpu_ms_per_segment"] / max(new["cpu_ms_per_segment"], 1e-9)
+    print(f"new edge / legacy path, segment requests/s: {ratio:.1f}x (target >= 10x)")
+    print(f"legacy / new edge, CPU per segment served: {cost:.1f}x (less sensitive to other load)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,35 @@
+"""The API as it was before issue 16, for `make bench` only: the app plus the public verifier the old
+edge asked for every file (`GET /v1/playback/verify`: check the token, answer with a presigned GET).
+Never served by `make run`: it redeems tokens for whoever asks."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+
+from litestar import Response, get
+from litestar.exceptions import PermissionDeniedException
+from litestar.params import Parameter
+
+from api.app import VidstoreApp, create_app
+from api.deps import App
+from api.domain.playback.tokens import verify_path
+
+
+@get("/v1/playback/verify", opt={"no_rate_limit": True}, include_in_schema=False)
+async def verify(
+    app: App,
+    path: Annotated[str, Parameter(min_length=1, max_length=2048)],
+    client_ip: Annotated[str, Parameter(min_length=1, max_length=64)],
+) -> Response[dict[str, Any]]:
+    verdict = verify_path(app.settings.playback_keys, path, client_ip, time.time())
+    if not verdict.valid:
+        raise PermissionDeniedException(detail=verdict.reason)
+    upstream = app.store.presign_get(f"videos/{verdict.video_id}/{verdict.file}", ttl=60)
+    return Response({"valid": True, "file": verdict.file}, headers={"X-Upstream-Url": upstream})
+
+
+def create_legacy_app() -> VidstoreApp:
+    app = create_app()
+    app.register(verify)
+    return app
