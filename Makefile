@@ -69,9 +69,23 @@ loadtest:
 bench:
 	@bash $(STACK)/bench.sh
 
+# The capacity plan (capacity/, from the JSON `make bench` wrote): `make capacity [ARGS="--dau 1e9"]`.
+# Open-loop runs with vegeta, an API process of their own on the stack's backend (VITESS=1 for vtgate):
+# `make spike [ARGS="--rate 50"]`, `make model-check` (the model's rates driven for real).
+.PHONY: capacity spike model-check
+capacity:
+	@bash $(STACK)/cli.sh capacity $(ARGS)
+
+spike:
+	@bash $(STACK)/openloop.sh spike $(ARGS)
+
+model-check:
+	@bash $(STACK)/openloop.sh model-check $(ARGS)
+
 lint: install
 	.venv/bin/ruff check api sharding loadtest tests
 	.venv/bin/ruff format --check api sharding loadtest tests
+	.venv/bin/ruff check capacity && .venv/bin/ruff format --check capacity  # the capacity model (issue 18)
 	.venv/bin/mypy
 
 test: up lint vitess-up monitoring-up

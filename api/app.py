@@ -81,7 +81,7 @@ def create_app(settings: Settings | None = None) -> VidstoreApp:
         exception_handlers=exception_handlers,
         middleware=[
             prometheus.middleware,
-            AdmissionControl(settings.max_in_flight),
+            AdmissionControl(settings.max_in_flight, adaptive=settings.admission == "adaptive"),
             RateLimitMiddleware(),
         ],
         lifespan=[lifespan],

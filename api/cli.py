@@ -1,6 +1,7 @@
 """Command line: `vidstore flush [--once]` (the view flusher), `vidstore worker` (processing jobs),
 `vidstore sweep` (orphaned blobs), `vidstore storage-init` (bucket and queue), and
-`vidstore video-status` (an operator's way to move a video along by hand)."""
+`vidstore video-status` (an operator's way to move a video along by hand), and `vidstore capacity`
+(the capacity plan, capacity/)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from api.domain.videos import services as videos
 from api.domain.views.flusher import Flusher
 from api.settings import Settings
 from api.state import AppState
+from capacity import cli as capacity_cli
 
 
 def _service(metrics_port: int | None) -> asyncio.Event:
@@ -115,7 +117,11 @@ def main() -> None:
     sweeper = sub.add_parser("sweep", help="remove blobs of videos that no longer exist")
     sweeper.add_argument("--grace-seconds", type=float, default=3600)
     sub.add_parser("storage-init", help="create the bucket and the job queue's consumer group")
+    capacity_cli.add_arguments(sub.add_parser("capacity", help="fleet, storage and cost from assumptions"))
     args = parser.parse_args()
+    if args.command == "capacity":
+        print(capacity_cli.run(args), end="")
+        return
     logs.configure({"flush": "flusher"}.get(args.command, args.command))
     if args.command == "flush":
         asyncio.run(_flush(args.once, args.metrics_port))

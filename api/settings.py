@@ -79,6 +79,7 @@ class Settings:
     job_lease_seconds: float
     job_retry_base_seconds: float
     redis_prefix: str
+    admission: str = "fixed"  # "fixed" (max_in_flight) or "adaptive" (api.admission.GradientLimit)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -127,4 +128,5 @@ class Settings:
             job_lease_seconds=float(env("VIDSTORE_JOB_LEASE_SECONDS", "10")),
             job_retry_base_seconds=float(env("VIDSTORE_JOB_RETRY_BASE_SECONDS", "2")),
             redis_prefix=env("VIDSTORE_REDIS_PREFIX", "vidstore"),
+            admission=env("VIDSTORE_ADMISSION", "fixed"),
         )

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -52,6 +53,7 @@ def granian(
     factory: bool = True,
     cpu: int | None = None,
     log_level: str = "warning",
+    startup_seconds: float = 120,
 ) -> Iterator[str]:
     """One granian worker serving `target` (pinned to core `cpu` if given); yields its base URL."""
     port = free_port()
@@ -60,12 +62,17 @@ def granian(
     args += ["--factory"] if factory else []
     args += ["--host", "127.0.0.1", "--port", str(port), "--workers", "1", "--no-access-log"]
     args += ["--log-level", log_level, target]
-    process = subprocess.Popen(args, cwd=ROOT, env=os.environ | (env or {}))
+    # A session of its own: granian's worker is a child process, and a kill must reach it too.
+    process = subprocess.Popen(args, cwd=ROOT, env=os.environ | (env or {}), start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
         # Generous: on a loaded shared machine the import alone has taken over 30 s.
-        wait_until_ok(f"{url}/health/live", process, target, seconds=120)
+        wait_until_ok(f"{url}/health/live", process, target, seconds=startup_seconds)
         yield url
     finally:
         process.terminate()
-        process.wait(timeout=60)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()

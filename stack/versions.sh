@@ -8,3 +8,5 @@ VITESS_BIN="$VIDSTORE_CACHE/vitess-$VITESS_VERSION/bin"
 PROMTOOL="$VIDSTORE_CACHE/bin/promtool"
 VERSITYGW_VERSION="v1.8.0"  # the S3 server (github.com/versity/versitygw), built from the Go module proxy
 VERSITYGW_BIN="$VIDSTORE_CACHE/versitygw-$VERSITYGW_VERSION/versitygw"
+VEGETA_VERSION="v12.13.0"  # open-loop HTTP load (github.com/tsenart/vegeta), built from the Go module proxy
+VEGETA_BIN="$VIDSTORE_CACHE/vegeta-$VEGETA_VERSION/vegeta"

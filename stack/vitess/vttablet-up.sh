@@ -10,6 +10,8 @@ for role in app dba allprivs appdebug filtered; do
   db_users+=("--db-$role-user" "vt_$role" "--db-$role-password" "$VIDSTORE_VT_DB_PASSWORD")
 done
 db_users+=(--db-repl-user vt_repl --db-repl-password "$VIDSTORE_VT_REPL_PASSWORD")
+# Transaction pool: Vitess's default cap (20) is below one API process's pool (10 + 20 overflow), so a
+# write-heavy burst got "transaction pool connection limit exceeded"; 64 covers two processes.
 if ! running "vttablet-$uid"; then
   start_vt "vttablet-$uid" "$VT_LOGS/vttablet-$uid.log" "$VITESS_BIN/vttablet" "${TOPO_FLAGS[@]}" \
     --tablet-path "$alias" --tablet-hostname 127.0.0.1 --bind-address 127.0.0.1 --grpc-bind-address 127.0.0.1 \
@@ -19,6 +21,7 @@ if ! running "vttablet-$uid"; then
     --unmanaged --db-socket "$(mysql_socket "$uid")" --db-port "$(mysql_port "$uid")" \
     --db-charset utf8mb4 "${db_users[@]}" \
     --enable-replication-reporter --heartbeat-enable --heartbeat-interval 250ms --unhealthy-threshold 30s \
+    --queryserver-config-transaction-cap 64 \
     --service-map grpc-queryservice,grpc-tabletmanager,grpc-updatestream \
     --health-check-interval 1s --log-format text
 fi
