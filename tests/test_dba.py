@@ -125,7 +125,8 @@ def with_videos(repo: dict[str, Keyspace], old: str, new: str) -> dict[str, Keys
     changed = copy.deepcopy(repo)
     ddl = (ROOT / "schema/vidstore/001_core.sql").read_text()
     assert old in ddl
-    changed["vidstore"].tables = parse_tables(ddl.replace(old, new))
+    # Only 001_core.sql's tables change; the keyspace's other files (e.g. job_outbox) stay as they are.
+    changed["vidstore"].tables |= parse_tables(ddl.replace(old, new))
     return changed
 
 
@@ -243,7 +244,7 @@ def test_a_lookup_vindex_on_a_populated_table_goes_through_lookupvindex(repo: di
         " PRIMARY KEY (handle));"
     )
     ddl = (ROOT / "schema/vidstore/001_core.sql").read_text()
-    changed["vidstore"].tables = parse_tables(ddl.replace("title        VARCHAR(100)    NOT NULL,",
+    changed["vidstore"].tables |= parse_tables(ddl.replace("title        VARCHAR(100)    NOT NULL,",
         "title VARCHAR(100) NOT NULL, handle VARCHAR(64) NULL, UNIQUE KEY handle_uq (handle),"))  # fmt: skip
     steps = make_plan("vitess", changed, live_as(repo)).steps
     # The lookup table and its VSchema entry are LookupVindex's to make; the column comes first.
