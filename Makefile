@@ -83,9 +83,8 @@ model-check:
 	@bash $(STACK)/openloop.sh model-check $(ARGS)
 
 lint: install
-	.venv/bin/ruff check api sharding loadtest tests
-	.venv/bin/ruff format --check api sharding loadtest tests
-	.venv/bin/ruff check capacity && .venv/bin/ruff format --check capacity  # the capacity model (issue 18)
+	.venv/bin/ruff check api sharding capacity loadtest tests stack/monitoring
+	.venv/bin/ruff format --check api sharding capacity loadtest tests stack/monitoring
 	.venv/bin/mypy
 
 test: up lint vitess-up monitoring-up
