@@ -28,7 +28,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     folder = tmp_path_factory.mktemp("edge")
     with api_server(env) as api, edge(api, folder, edge_port) as edge_url, worker(env) as process:
         user = httpx.post(f"{api}/v1/users", json={"name": "creator"}).json()
-        stack = Stack(api, edge_url, base_settings(), process, key=user["api_key"])
+        stack = Stack(api, edge_url, base_settings(), process, env, key=user["api_key"])
         stack.channel_id = httpx.post(
             f"{api}/v1/channels", json={"title": "Clips"}, headers=stack.auth
         ).json()["channel_id"]
