@@ -296,7 +296,9 @@ LOOKUP = {
         ("", "CREATE TABLE channel_handle_lookup (\n  handle VARCHAR(64) NOT NULL,\n"
              "  keyspace_id VARBINARY(128),\n  PRIMARY KEY (handle)\n);\n"),
     ],
-    "vschema/vidstore_lookup.json": [('"video_lookup": {}', '"video_lookup": {},\n    "channel_handle_lookup": {}')],
+    "vschema/vidstore_lookup.json": [
+        ('"video_seq": { "type": "sequence" }', '"video_seq": { "type": "sequence" },\n    "channel_handle_lookup": {}')
+    ],
     "vschema/vidstore.json": [
         ('"vindexes": {', '"vindexes": {\n    "channel_handle_lookup": {"type": "consistent_lookup_unique", '
          '"params": {"table": "vidstore_lookup.channel_handle_lookup", "from": "handle", "to": "keyspace_id", '
