@@ -39,7 +39,9 @@ def fuzz(
     `owned`; its JSON report and its console output."""
     args = [str(Path(sys.executable).parent / "st"), "run", f"{url}/schema/openapi.json"]
     args += ["--checks", "all", "--seed", str(SEED), "--max-examples", str(max_examples)]
-    args += ["--phases", "examples,coverage,fuzzing", "--workers", "2", "--no-shrink"]
+    # One worker: with two threads, hypothesis's lambda descriptions (schemathesis's coverage phase)
+    # raced once into an internal error; one thread keeps the seeded run repeatable.
+    args += ["--phases", "examples,coverage,fuzzing", "--workers", "1", "--no-shrink"]
     args += ["--header", f"Authorization: Bearer {key}", "--suppress-health-check", "all"]
     args += ["--report", "json", "--report-json-path", str(out)]
     ids = ",".join(f"{name}={value}" for name, value in owned.items())
