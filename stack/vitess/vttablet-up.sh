@@ -28,5 +28,7 @@ fi
 wait_serving "vttablet-$uid" "http://127.0.0.1:$port/debug/status" "$VT_LOGS/vttablet-$uid.log"
 echo ">> vttablet $alias ($keyspace/$shard) up on 127.0.0.1:$port"
 # Prometheus scrapes the tablet and its MariaDB's exporter (file-based discovery; removed on stop).
+# A tablet serves whether or not its exporter came up (a reshard must not fail on monitoring): a
+# missing exporter is a down target, which its own alert reports.
 bash "$ROOT/stack/monitoring/tablet-sd.sh" add "$uid" "$keyspace" "$shard" ||
-  { echo "!! monitoring of tablet $uid not set up" >&2; exit 1; }
+  echo "!! monitoring of tablet $uid not set up (the tablet serves; Prometheus shows the target down)" >&2
