@@ -13,8 +13,10 @@ case "$HOST" in
   http://127.0.0.1:*|http://localhost:*) ;;
   *) echo "!! load tests here run against loopback only (HOST=$HOST)" >&2; exit 2 ;;
 esac
+export VIDSTORE_SEED_FILE="$OUT/seed.json"  # the seeder writes it, the scenarios read it
 if [ ! -f "$OUT/seed.json" ] || [ "$(jq -r .host "$OUT/seed.json")" != "$HOST" ]; then
-  "$ROOT/.venv/bin/python" -m loadtest.seed --host "$HOST" ${SEED_ARGS:-}
+  "$ROOT/.venv/bin/python" -m loadtest.seed --host "$HOST" ${SEED_ARGS:-} ||
+    { echo "!! seeding $HOST failed" >&2; exit 1; }
 fi
 export VIDSTORE_SHAPE="$SHAPE" VIDSTORE_LOAD_USERS="${USERS:-20}" VIDSTORE_LOAD_SECONDS="${LOAD_SECONDS:-60}"
 "$ROOT/.venv/bin/locust" -f loadtest/locustfile.py --headless --host "$HOST" --only-summary \

@@ -15,6 +15,25 @@ from pathlib import Path
 
 from loadtest.serving import ROOT, free_port, granian
 
+__all__ = [
+    "ROOT",
+    "api_server",
+    "crashing_at",
+    "edge",
+    "eventually",
+    "free_port",
+    "full_stack",
+    "start_tablet",
+    "stop_tablet",
+    "worker",
+]
+
+
+def crashing_at(*points: str) -> dict[str, str]:
+    """The environment that arms the test-only plug-in (tests/crashplug/) in a process the test
+    starts: it SIGKILLs itself at each point (`<point>[:<n>]`: the n-th time it gets there)."""
+    return {"PYTHONPATH": str(ROOT / "tests" / "crashplug"), "VIDSTORE_CRASH_AT": ",".join(points)}
+
 
 @contextmanager
 def api_server(env: dict[str, str] | None = None) -> Iterator[str]:
@@ -80,12 +99,22 @@ async def eventually(
         await asyncio.sleep(every)
 
 
+async def _script(command: list[str]) -> None:
+    """Run a stack script; on failure, fail with what it printed (its own diagnosis)."""
+    done = await asyncio.to_thread(subprocess.run, command, cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, f"{' '.join(command)} exited {done.returncode}:\n{done.stdout}{done.stderr}"
+
+
 async def stop_tablet(uid: int) -> None:
     """Stop one vttablet of the local Vitess cluster (its MariaDB keeps running)."""
-    stop = f'source stack/vitess/env.sh && stop_pidfile "$VT_DATA/run/vttablet-{uid}.pid" vttablet'
-    await asyncio.to_thread(subprocess.run, ["bash", "-c", stop], cwd=ROOT, check=True, capture_output=True)
+    await _script(
+        [
+            "bash",
+            "-c",
+            f'source stack/vitess/env.sh && stop_pidfile "$VT_DATA/run/vttablet-{uid}.pid" vttablet',
+        ]
+    )
 
 
 async def start_tablet(uid: int, keyspace: str, shard: str) -> None:
-    command = ["bash", "stack/vitess/vttablet-up.sh", str(uid), keyspace, shard]
-    await asyncio.to_thread(subprocess.run, command, cwd=ROOT, check=True, capture_output=True)
+    await _script(["bash", "stack/vitess/vttablet-up.sh", str(uid), keyspace, shard])
