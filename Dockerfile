@@ -8,14 +8,16 @@ RUN npm ci --no-audit --no-fund
 FROM python:3.11-slim
 WORKDIR /app
 RUN apt-get update && apt-get install -y --no-install-recommends ffmpeg && rm -rf /var/lib/apt/lists/*
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md requirements.lock ./
 COPY api api
 COPY sharding sharding
 COPY loadtest loadtest
+COPY capacity capacity
 COPY web/watch.html web/
 COPY --from=web /web/node_modules web/node_modules
 ENV VIDSTORE_WEB_DIR=/app/web
-RUN pip install --no-cache-dir .
+# The versions make test ran with (requirements.lock), without the dev tools.
+RUN pip install --no-cache-dir -c requirements.lock .
 # The schema service (sharding.dba) drives vtctld with Vitess's own client.
 COPY --from=vitess/lite:v24.0.3 /vt/bin/vtctldclient /usr/local/bin/vtctldclient
 USER nobody

@@ -86,6 +86,7 @@ lint: install
 	.venv/bin/ruff check api sharding capacity loadtest tests stack/monitoring
 	.venv/bin/ruff format --check api sharding capacity loadtest tests stack/monitoring
 	.venv/bin/mypy
+	.venv/bin/lint-imports
 
 test: up lint vitess-up monitoring-up
 	@bash $(STACK)/test.sh $(PYTEST_ARGS)

@@ -7,7 +7,7 @@ The default (8) is about four times what one process has in flight when its core
 process holds about two. Past four times that, a new request would only wait behind the others;
 the spike runs in BENCHMARKS.md measured admitted requests' p99 at 138-223 ms with the old limit
 of 256 and 41-62 ms with 8. Exempt: probes, metrics, the edge's segment authorisation (playing
-videos must not stall), and views (the fast path in api.domain.views.ingest answers them before
+videos must not stall), and views (the fast path in api.view_fast_path answers them before
 the router, as long as Redis is up).
 
 `VIDSTORE_ADMISSION=adaptive` replaces the fixed limit with `GradientLimit`, which finds it from the

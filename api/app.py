@@ -9,7 +9,7 @@ from typing import Any
 from litestar import Litestar
 from litestar.plugins.prometheus import PrometheusConfig
 
-from api import contract, logs
+from api import contract, logs, view_fast_path
 from api.admission import AdmissionControl
 from api.bodies import check_body
 from api.deps import dependencies
@@ -20,11 +20,10 @@ from api.domain.playback.controllers import EdgeController, PlaybackController
 from api.domain.uploads.controllers import UploadController
 from api.domain.users.controllers import UserController
 from api.domain.videos.controllers import VideoController
-from api.domain.views import ingest
 from api.domain.views.controllers import ViewController
 from api.domain.watch.controllers import WatchController
 from api.errors import exception_handlers
-from api.ratelimit import RateLimitMiddleware
+from api.ratelimit_middleware import RateLimitMiddleware
 from api.settings import Settings
 from api.state import AppState
 
@@ -38,10 +37,10 @@ class VidstoreApp(Litestar):
         if scope["type"] == "http":
             send = logs.bind(scope, send)  # X-Request-ID: taken or set, returned, logged, put in jobs
         if self.view_fast_path and scope["type"] == "http" and scope["method"] == "POST":
-            video_id = ingest.match(scope["path"])
+            video_id = view_fast_path.match(scope["path"])
             if video_id is not None:
                 scope["app"] = scope["litestar_app"] = self
-                await ingest.serve(self.state.app, video_id, scope, receive, send)
+                await view_fast_path.serve(self.state.app, video_id, scope, receive, send)
                 return
         await super().__call__(scope, receive, send)
 

@@ -16,7 +16,7 @@ import msgspec
 from litestar import Request
 from litestar.exceptions import ClientException
 
-from api.errors import field_error
+from api.domain.errors import InvalidInput
 
 MAX_DEPTH = 32  # no body of this API nests deeper than 3
 _PATH = re.compile(r" - at `\$(.*)`$")
@@ -49,7 +49,7 @@ async def check_body(request: Request[Any, Any, Any]) -> None:
     body = await request.body()  # over the size limit: 413 from Litestar
     if not body.strip():
         if not field.is_optional:
-            raise field_error("body", "a JSON body is required")
+            raise InvalidInput("body", "a JSON body is required")
         return
     content_type = request.content_type[0]
     if not _is_json(content_type):
@@ -70,11 +70,11 @@ async def check_body(request: Request[Any, Any, Any]) -> None:
         except msgspec.ValidationError as again:
             raise _named(again) from again
         except RecursionError as deep:
-            raise field_error("body", "nested too deeply") from deep
+            raise InvalidInput("body", "nested too deeply") from deep
     except msgspec.DecodeError as exc:
-        raise field_error("body", f"not valid JSON ({exc})") from exc
+        raise InvalidInput("body", f"not valid JSON ({exc})") from exc
     except RecursionError as exc:  # a type with free-form values: nesting still has a limit
-        raise field_error("body", "nested too deeply") from exc
+        raise InvalidInput("body", "nested too deeply") from exc
 
 
 def _without_none(annotation: Any) -> Any:
@@ -84,12 +84,12 @@ def _without_none(annotation: Any) -> Any:
 
 def _named(exc: msgspec.ValidationError) -> Exception:
     path, problem = _where(str(exc))
-    return field_error(path, problem)
+    return InvalidInput(path, problem)
 
 
 def _integral(value: Any, depth: int) -> Any:
     if depth <= 0:
-        raise field_error("body", f"nested deeper than {MAX_DEPTH} levels")
+        raise InvalidInput("body", f"nested deeper than {MAX_DEPTH} levels")
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, list):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 from typing import Any
 
 import redis.exceptions
@@ -15,20 +14,31 @@ from litestar.types import ExceptionHandlersMap
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
+from api.domain.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    RateLimited,
+    Unauthenticated,
+)
+from api.ratelimit import refusal_headers, retry_after
+
 log = logging.getLogger("vidstore.errors")
 
 RETRY_AFTER_SECONDS = "2"
 
 
-def field_error(field: str, message: str, source: str = "body") -> ValidationException:
-    """A 400 that names the offending field, in the same shape Litestar uses for its own validation."""
-    return ValidationException(
-        detail=f"{field}: {message}", extra=[{"key": field, "message": message, "source": source}]
-    )
-
-
-def retry_after(seconds: float) -> str:
-    return str(max(1, math.ceil(seconds)))
+# Each domain failure's status: the one place the domain meets HTTP.
+STATUS: dict[type[DomainError], int] = {
+    InvalidInput: 400,
+    Unauthenticated: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    RateLimited: 429,
+}
 
 
 def asgi_error(
@@ -83,7 +93,21 @@ def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[
     return Response(body, status_code=exc.status_code, media_type=MediaType.JSON, headers=exc.headers)
 
 
+def domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
+    status = next(code for kind, code in STATUS.items() if isinstance(exc, kind))
+    body: dict[str, Any] = {"status_code": status, "detail": exc.detail}
+    headers: dict[str, str] = {}
+    if isinstance(exc, InvalidInput):  # the shape of Litestar's own validation errors
+        body["extra"] = [{"key": exc.field, "message": exc.message, "source": exc.source}]
+    elif isinstance(exc, RateLimited):
+        headers = refusal_headers(exc.limit, exc.reset)
+    elif isinstance(exc, Unauthenticated):
+        headers = {"WWW-Authenticate": "Bearer"}
+    return Response(body, status_code=status, media_type=MediaType.JSON, headers=headers)
+
+
 exception_handlers: ExceptionHandlersMap = {
+    DomainError: domain_error,
     HTTPException: http_error,
     DBAPIError: database_error,
     PoolTimeoutError: unavailable,
@@ -97,6 +121,6 @@ def error_response(request: Request[Any, Any, Any], exc: Exception) -> Response[
     for kind in type(exc).__mro__:
         handler = exception_handlers.get(kind)
         if handler is not None:
-            return handler(request, exc)  # type: ignore[no-any-return]
+            return handler(request, exc)
     log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
     return _json(500, "internal error")

@@ -11,10 +11,12 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from typing import Any
 
-from litestar.types import Message, Scope, Send
+# ASGI's shapes, spelled plainly: logging sits below the web framework (the worker logs too).
+Send = Callable[[Any], Awaitable[None]]
 
 REQUEST_ID: ContextVar[str | None] = ContextVar("vidstore_request_id", default=None)
 _WELL_FORMED = re.compile(rb"[A-Za-z0-9._:-]{1,128}")  # anything else is replaced, never logged
@@ -55,13 +57,13 @@ def configure(service: str, level: int = logging.INFO) -> None:
     root.setLevel(level)
 
 
-def bind(scope: Scope, send: Send) -> Send:
+def bind(scope: Mapping[str, Any], send: Send) -> Send:
     """Give this HTTP request its id (for its logs and jobs) and return the id to the client."""
     given = next((v for k, v in scope["headers"] if k == b"x-request-id"), b"")
     raw = given if _WELL_FORMED.fullmatch(given) else uuid.uuid4().hex.encode()
     REQUEST_ID.set(raw.decode())
 
-    async def send_with_id(message: Message) -> None:
+    async def send_with_id(message: Any) -> None:
         if message["type"] == "http.response.start":
             message["headers"] = [*message.get("headers", ()), (b"x-request-id", raw)]
         await send(message)

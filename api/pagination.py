@@ -5,18 +5,15 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable
-from typing import Annotated, Generic, TypeVar
+from typing import Generic, TypeVar
 
 import msgspec
-from litestar.params import Parameter
 
-from api.errors import field_error
+from api.domain.errors import InvalidInput
 
 T = TypeVar("T")
 
 MAX_ID = 2**63 - 1
-PageLimit = Annotated[int, Parameter(ge=1, le=100, description="page size (1-100)")]
-Cursor = Annotated[str | None, Parameter(max_length=64, description="next_cursor of the previous page")]
 
 
 class Page(msgspec.Struct, Generic[T]):
@@ -38,7 +35,7 @@ def decode_cursor(cursor: str | None) -> int | None:
         raw = ""
     version, _, value = raw.partition(":")
     if version != "v1" or not value.isdigit() or not 0 < int(value) <= MAX_ID:
-        raise field_error("cursor", "not a cursor this API issued", source="query")
+        raise InvalidInput("cursor", "not a cursor this API issued", source="query")
     return int(value)
 
 

@@ -65,8 +65,7 @@ class Settings:
     video_cache_ttl_seconds: int
     view_dedupe_seconds: int
     max_in_flight: int
-    view_counting: str
-    view_fast_path: bool  # answer view POSTs before the router (api.domain.views.ingest)
+    view_fast_path: bool  # answer view POSTs before the router (api.view_fast_path)
     s3_endpoint: str
     s3_access_key: str
     s3_secret_key: str
@@ -109,9 +108,6 @@ class Settings:
             view_dedupe_seconds=int(env("VIDSTORE_VIEW_DEDUPE_SECONDS", "30")),
             # Requests in flight per process before new ones are shed with 503 (views exempt).
             max_in_flight=int(env("VIDSTORE_MAX_IN_FLIGHT", "8")),
-            # "buffered" (Redis, flushed in batches) or "naive" (an UPDATE per view: the benchmark's
-            # baseline, never for production).
-            view_counting=env("VIDSTORE_VIEW_COUNTING", "buffered"),
             view_fast_path=env("VIDSTORE_VIEW_FAST_PATH", "1") != "0",
             s3_endpoint=env("VIDSTORE_S3_ENDPOINT", "http://127.0.0.1:15900"),
             s3_access_key=_require("VIDSTORE_S3_ACCESS_KEY"),

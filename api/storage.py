@@ -16,13 +16,24 @@ import boto3
 from botocore.client import Config
 from botocore.exceptions import ClientError
 
+UPLOADS, VIDEOS = "uploads/", "videos/"  # the bucket's two trees, each one folder per video id
+
+
+def upload_prefix(video_id: int) -> str:
+    return f"{UPLOADS}{video_id}/"
+
 
 def source_key(video_id: int) -> str:
-    return f"uploads/{video_id}/source"
+    return upload_prefix(video_id) + "source"
 
 
 def video_prefix(video_id: int) -> str:
-    return f"videos/{video_id}/"
+    return f"{VIDEOS}{video_id}/"
+
+
+def prefixes(video_id: int) -> tuple[str, str]:
+    """Everything stored for a video: its upload and what is played."""
+    return upload_prefix(video_id), video_prefix(video_id)
 
 
 def manifest_key(video_id: int) -> str:
@@ -33,7 +44,6 @@ def manifest_key(video_id: int) -> str:
 @dataclass(frozen=True, slots=True)
 class ObjectInfo:
     size: int
-    content_type: str
 
 
 class ObjectStore:
@@ -96,7 +106,7 @@ class ObjectStore:
             if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
                 return None
             raise
-        return ObjectInfo(size=int(found["ContentLength"]), content_type=str(found.get("ContentType", "")))
+        return ObjectInfo(size=int(found["ContentLength"]))
 
     def download(self, key: str, path: str) -> None:
         self.client.download_file(self.bucket, key, path)

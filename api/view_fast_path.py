@@ -22,12 +22,14 @@ from litestar.types import HTTPResponseBodyEvent, HTTPResponseStartEvent, Receiv
 from prometheus_client import Counter, Histogram
 
 from api.deps import viewer_of
+from api.domain.errors import RateLimited
 from api.domain.views import services
 from api.domain.views.buffer import Recorded
 from api.domain.views.schemas import ViewAccepted
 from api.errors import error_response
 from api.params import path_id
-from api.ratelimit import Limit, RateLimited, identity
+from api.ratelimit import Limit, identity
+from api.ratelimit_middleware import check
 from api.state import AppState
 
 REQUESTS = Counter("vidstore_view_requests_total", "View POSTs by response status", ["status"])
@@ -100,11 +102,11 @@ async def _serve(state: AppState, video_id: int, scope: Scope, receive: Receive,
 async def _refuse(state: AppState, exc: Exception, scope: Scope, receive: Receive, send: Send) -> None:
     limit_headers: dict[str, str] = {}
     if not isinstance(exc, RateLimited):  # the view's script did not run: count the hit now
-        verdict = await state.limiter.check(scope)
-        limit_headers = verdict.headers
-        if verdict.refusal is not None:
+        checked = await check(state.limiter, scope)
+        limit_headers = checked.headers
+        if checked.refusal is not None:
             REQUESTS.labels("429").inc()
-            await verdict.refusal(scope, receive, send)
+            await checked.refusal(scope, receive, send)
             return
     request: Request[Any, Any, Any] = Request(scope, receive, send)
     response = error_response(request, exc).to_asgi_response(None, request, headers=limit_headers)

@@ -400,7 +400,7 @@ def ingest(seconds: float, runs: int) -> dict[str, Any]:
 def hot_video(backend: str, env: dict[str, str], seconds: float, runs: int) -> dict[str, Any]:
     """One video, 256 connections: the buffer against a row update per view (fsync per commit, and
     the log flushed once a second like Redis's everysec)."""
-    with serve(env=env) as api, serve(env=env | {"VIDSTORE_VIEW_COUNTING": "naive"}) as naive:
+    with serve(env=env) as api, serve("loadtest.benchapp:row_per_view", env) as naive:
         vid = ready_videos(api, env, 1)[0]
         path = f"/v1/videos/{vid}/views"
         warm([api + path, naive + path], "POST")

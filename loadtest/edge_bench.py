@@ -26,6 +26,7 @@ from typing import Any
 
 import httpx
 
+from api import storage
 from api.domain.playback.tokens import sign_path
 from api.settings import Settings
 from api.storage import ObjectStore
@@ -92,7 +93,7 @@ def seed(api: str, settings: Settings) -> int:
     bodies = {PLAYLISTS[0]: b"#EXTM3U\n360p/index.m3u8\n", PLAYLISTS[1]: variant.encode()}
     bodies |= {segment: os.urandom(200_000) for segment in SEGMENTS}
     for name, body in bodies.items():
-        store.client.put_object(Bucket=store.bucket, Key=f"videos/{video_id}/{name}", Body=body)
+        store.client.put_object(Bucket=store.bucket, Key=storage.video_prefix(video_id) + name, Body=body)
     subprocess.run(
         [sys.executable, "-m", "api.cli", "video-status", str(video_id), "ready", "--duration-ms", "10000"],
         cwd=ROOT,
@@ -169,8 +170,8 @@ def plays(edge: str, keys: dict[str, bytes], video_id: int, count: int) -> int:
 
 def storage_reads(folder: Path, legacy: bool) -> int:
     if legacy:  # no cache: every file the old edge served 200 was fetched from the bucket
-        log = (folder / "access.log").read_text().splitlines()
-        return sum(1 for line in log if '"GET /videos/' in line and '" 200 ' in line)
+        lines = (folder / "access.log").read_text().splitlines()
+        return sum(1 for line in lines if '"GET /videos/' in line and '" 200 ' in line)
     log = folder / "storage.log"
     return len(log.read_text().splitlines()) if log.exists() else 0
 

@@ -11,6 +11,7 @@ from litestar import Response, get
 from litestar.exceptions import PermissionDeniedException
 from litestar.params import Parameter
 
+from api import storage
 from api.app import VidstoreApp, create_app
 from api.deps import App
 from api.domain.playback.tokens import verify_path
@@ -22,11 +23,11 @@ async def verify(
     path: Annotated[str, Parameter(min_length=1, max_length=2048)],
     client_ip: Annotated[str, Parameter(min_length=1, max_length=64)],
 ) -> Response[dict[str, Any]]:
-    verdict = verify_path(app.settings.playback_keys, path, client_ip, time.time())
-    if not verdict.valid:
-        raise PermissionDeniedException(detail=verdict.reason)
-    upstream = app.store.presign_get(f"videos/{verdict.video_id}/{verdict.file}", ttl=60)
-    return Response({"valid": True, "file": verdict.file}, headers={"X-Upstream-Url": upstream})
+    checked = verify_path(app.settings.playback_keys, path, client_ip, time.time())
+    if not checked.valid or checked.video_id is None or checked.file is None:
+        raise PermissionDeniedException(detail=checked.reason)
+    upstream = app.store.presign_get(storage.video_prefix(checked.video_id) + checked.file, ttl=60)
+    return Response({"valid": True, "file": checked.file}, headers={"X-Upstream-Url": upstream})
 
 
 def create_legacy_app() -> VidstoreApp:

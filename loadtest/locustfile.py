@@ -15,8 +15,9 @@ import json
 import os
 import random
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import gevent
 from locust import LoadTestShape, between, events, task
@@ -52,7 +53,10 @@ class Polite(FastHttpUser):
     def call(self, method: str, path: str, name: str, **kwargs: Any) -> Any | None:
         """The response, or None when it was shed (after waiting as asked)."""
         response = self.client.request(method, path, name=name, **kwargs)
-        wait = delay(response.status_code or 0, response.headers or {}, self.shed_streak + 1)
+        # geventhttpclient's Headers holds str values (a list only for a repeated field)
+        wait = delay(
+            response.status_code or 0, cast("Mapping[str, str]", response.headers or {}), self.shed_streak + 1
+        )
         if wait is None:
             self.shed_streak = 0
             return response
@@ -113,6 +117,7 @@ class Viewer(Polite):
 class Creator(Polite):
     weight = 1
     wait_time = between(2, 5)
+    mine: list[int]  # the ids of the videos this user created
 
     def on_start(self) -> None:
         me = random.choice(SEED["creators"])
@@ -154,7 +159,7 @@ class Shape(LoadTestShape):
     """steady: USERS throughout; ramp: 0 -> 2xUSERS; spike: USERS, then 10xUSERS for the middle third."""
 
     def tick(self) -> tuple[int, float] | None:
-        elapsed = self.get_run_time()
+        elapsed: float = self.get_run_time()  # type: ignore[no-untyped-call]  # unannotated in locust
         if elapsed >= SECONDS:
             return None
         if SHAPE == "ramp":
@@ -168,7 +173,7 @@ STARTED = time.monotonic()
 RECORDS: dict[str, dict[str, Any]] = {}
 
 
-@events.request.add_listener
+@events.request.add_listener  # type: ignore[untyped-decorator]  # locust's EventHook is unannotated
 def _record(response_time: float, response: Any = None, exception: Any = None, **_: Any) -> None:
     bucket = RECORDS.setdefault(
         phase_at(time.monotonic() - STARTED), {"admitted_ms": [], "shed": 0, "errors": 0}
@@ -187,7 +192,7 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
 
 
-@events.test_stop.add_listener
+@events.test_stop.add_listener  # type: ignore[untyped-decorator]  # locust's EventHook is unannotated
 def _summary(**_: Any) -> None:
     phases = {
         phase: {

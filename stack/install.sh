@@ -30,12 +30,15 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 VENV="$ROOT/.venv"
-stamp="$VENV/.installed-$(sha1sum "$ROOT/pyproject.toml" | cut -c1-12)"
+# Python packages at the versions requirements.lock pins (pip-compile --extra dev ... pyproject.toml,
+# the command is in its header: rerun it after changing the dependencies), then the project itself.
+stamp="$VENV/.installed-$(cat "$ROOT/pyproject.toml" "$ROOT/requirements.lock" | sha1sum | cut -c1-12)"
 if [ ! -f "$stamp" ]; then
-  echo ">> python venv and dependencies"
+  echo ">> python venv and dependencies (requirements.lock)"
   [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
   "$VENV/bin/pip" install -q --upgrade pip
-  "$VENV/bin/pip" install -q -e "$ROOT[dev]"
+  "$VENV/bin/pip" install -q -r "$ROOT/requirements.lock"
+  "$VENV/bin/pip" install -q --no-deps -e "$ROOT"
   rm -f "$VENV"/.installed-*
   touch "$stamp"
 fi

@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import yaml
 from prometheus_client import REGISTRY
@@ -21,7 +22,7 @@ RULE_FILES = ["recording.yml", "alerts.yml"]
 HTTP_METRICS = {f"vidstore_http_{name}" for name in ("requests_total", "request_duration_seconds")}
 
 
-def rules(folder: Path = RULES) -> list[dict[str, object]]:
+def rules(folder: Path = RULES) -> list[dict[str, Any]]:
     groups = [g for name in RULE_FILES for g in yaml.safe_load((folder / name).read_text())["groups"]]
     return [rule for group in groups for rule in group["rules"]]
 

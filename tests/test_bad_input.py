@@ -107,7 +107,7 @@ async def test_bad_ids_are_4xx(api: Api, path: str) -> None:
     ],
 )
 async def test_bad_page_parameters_name_the_field(
-    api: Api, owner: tuple[Caller, int, int], params: dict[str, object], field: str
+    api: Api, owner: tuple[Caller, int, int], params: dict[str, str | int], field: str
 ) -> None:
     alice, channel_id, _ = owner
     for url in (f"/v1/channels/{channel_id}/videos", "/v1/me/feed"):

@@ -99,7 +99,7 @@ async def test_overload_is_shed_with_503_but_views_are_admitted() -> None:
             assert (await view).status_code == 202
             assert [(await p).status_code for p in parked] == [200, 200]
         finally:
-            services.find = original  # type: ignore[assignment]
+            services.find = original
             gate.set()
         assert (await app.client.get(f"/v1/channels/{2**62}")).status_code == 404  # room again
 

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -27,7 +27,7 @@ async def test_a_slow_refill_loses_to_a_newer_write(api: Api, write: str) -> Non
             await release.wait()
         await original_put(vid, video)
 
-    cache.put = gated_put  # type: ignore[method-assign]
+    cache.put = cast(Any, gated_put)  # type: ignore[method-assign]
     try:
         refill = asyncio.create_task(api.client.get(f"/v1/videos/{video_id}"))  # anonymous: cached
         await asyncio.wait_for(held.wait(), 10)

@@ -3,6 +3,7 @@ the committed bench sample."""
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
 import math
@@ -171,7 +172,7 @@ def test_the_sweep_covers_1m_to_1b() -> None:
 
 def test_the_command_writes_every_figure_and_both_charts(tmp_path: Path) -> None:
     """On the committed sample of a real bench run (what a fresh clone has)."""
-    parser = cli.argparse.ArgumentParser()
+    parser = argparse.ArgumentParser()
     cli.add_arguments(parser)
     args = parser.parse_args(["--bench", str(inputs.SAMPLE_BENCH), "--out", str(tmp_path), "--dau", "1e8"])
     text = cli.run(args)

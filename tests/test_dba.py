@@ -28,7 +28,7 @@ def broken(repo: dict[str, Keyspace], keyspace: str, path: list[str], value: obj
     changed = copy.deepcopy(repo)
     node = changed[keyspace].vschema
     for key in path[:-1]:
-        node = node[key]  # type: ignore[index]
+        node = node[key]
     node[path[-1]] = value  # type: ignore[index]
     return problems(changed)
 
@@ -75,7 +75,7 @@ def test_each_kind_of_mismatch_is_named(
 
 def test_a_table_missing_from_vschema_is_named(repo: dict[str, Keyspace]) -> None:
     changed = copy.deepcopy(repo)
-    del changed["vidstore"].vschema["tables"]["subscriptions"]  # type: ignore[attr-defined]
+    del changed["vidstore"].vschema["tables"]["subscriptions"]
     assert problems(changed) == ["vidstore.subscriptions: in schema/ but not in vschema/"]
 
 
@@ -177,7 +177,7 @@ def test_the_repository_against_itself_plans_nothing(repo: dict[str, Keyspace]) 
 def test_a_new_table_is_created_directly_and_a_dropped_one_is_unsafe(repo: dict[str, Keyspace]) -> None:
     changed = copy.deepcopy(repo)
     changed["vidstore"].tables.pop("subscriptions")
-    changed["vidstore"].vschema["tables"].pop("subscriptions")  # type: ignore[attr-defined]
+    changed["vidstore"].vschema["tables"].pop("subscriptions")
     steps = make_plan("vitess", changed, live_as(repo)).steps
     assert [(s.action, s.target, s.severity) for s in steps] == [
         ("drop-table", "subscriptions", UNSAFE),
@@ -214,7 +214,7 @@ def test_each_vschema_change_gets_its_severity(
 
 def test_a_primary_vindex_change_on_an_empty_table_is_only_unsafe(repo: dict[str, Keyspace]) -> None:
     changed = copy.deepcopy(repo)
-    changed["vidstore"].vschema["tables"]["videos"]["column_vindexes"][0]["column"] = "owner_id"  # type: ignore[index]
+    changed["vidstore"].vschema["tables"]["videos"]["column_vindexes"][0]["column"] = "owner_id"
     assert make_plan("vitess", changed, live_as(repo, populated=False)).severity == UNSAFE
 
 
@@ -232,13 +232,13 @@ def test_drift_between_shards_is_shown_and_refused(repo: dict[str, Keyspace]) ->
 def test_a_lookup_vindex_on_a_populated_table_goes_through_lookupvindex(repo: dict[str, Keyspace]) -> None:
     changed = copy.deepcopy(repo)
     vschema = changed["vidstore"].vschema
-    vschema["vindexes"]["handle_lookup"] = {  # type: ignore[index]
+    vschema["vindexes"]["handle_lookup"] = {
         "type": "consistent_lookup_unique",
         "params": {"table": "vidstore_lookup.handle_lookup", "from": "handle", "to": "keyspace_id"},
         "owner": "channels",
     }
-    vschema["tables"]["channels"]["column_vindexes"].append({"column": "handle", "name": "handle_lookup"})  # type: ignore[index]
-    changed["vidstore_lookup"].vschema["tables"]["handle_lookup"] = {}  # type: ignore[index]
+    vschema["tables"]["channels"]["column_vindexes"].append({"column": "handle", "name": "handle_lookup"})
+    changed["vidstore_lookup"].vschema["tables"]["handle_lookup"] = {}
     changed["vidstore_lookup"].tables |= parse_tables(
         "CREATE TABLE handle_lookup (handle VARCHAR(64) NOT NULL, keyspace_id VARBINARY(128),"
         " PRIMARY KEY (handle));"

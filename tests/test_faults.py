@@ -18,11 +18,11 @@ import pytest
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from api.domain.views import faults
+from api import faultpoints
 from api.domain.views import repositories as view_repo
 from sharding.dba import ROOT
 from tests.conftest import BACKEND, Api, base_settings, report, running
-from tests.live import eventually, start_tablet, stop_tablet
+from tests.live import crashing_at, eventually, start_tablet, stop_tablet
 from tests.servers import RedisServer
 
 CRASHES = int(os.environ.get("VIDSTORE_FAULT_CRASHES", "110"))
@@ -53,14 +53,14 @@ class World:
 
     def flusher_env(self, fault: str | None = None) -> dict[str, str]:
         settings = self.api.state.settings
-        env = {k: v for k, v in os.environ.items() if k != "VIDSTORE_FAULT"}
+        env = {k: v for k, v in os.environ.items() if not k.startswith("VIDSTORE_CRASH_")}
         env |= {
             "VIDSTORE_REDIS_URL": settings.redis_url,
             "VIDSTORE_REDIS_PREFIX": settings.redis_prefix,
             "VIDSTORE_FLUSH_INTERVAL_SECONDS": "0.05",
             "VIDSTORE_FLUSH_LEASE_SECONDS": str(LEASE_SECONDS),
         }
-        return env | ({"VIDSTORE_FAULT": fault} if fault else {})
+        return env | (crashing_at(fault) if fault else {})
 
     async def start_flusher(self, fault: str | None = None) -> asyncio.subprocess.Process:
         return await asyncio.create_subprocess_exec(
@@ -124,7 +124,7 @@ async def test_flusher_killed_at_random_points(world: World) -> None:
     kills: Counter[str] = Counter()
     for _ in range(CRASHES):
         if world.rng.random() < 0.7:  # a named point: before, during or after the commit
-            where = f"{world.rng.choice(faults.POINTS)}:{world.rng.randint(1, 3)}"
+            where = f"{world.rng.choice(faultpoints.FLUSH_POINTS)}:{world.rng.randint(1, 3)}"
             deadline = time.monotonic() + 15
         else:  # any moment at all
             where = "random moment"
@@ -170,10 +170,11 @@ async def test_database_connection_dropped_mid_transaction(world: World) -> None
         nonlocal dropped
         if world.rng.random() < 0.5:
             raw = await conn.get_raw_connection()
+            assert raw.driver_connection is not None
             raw.driver_connection.close()  # the socket goes, mid-transaction: the server rolls back
             dropped += 1
 
-    faults.inject("before_commit", drop)
+    faultpoints.inject("before_commit", drop)
     try:
         flusher = world.api.flusher()
         failed = 0
@@ -181,7 +182,7 @@ async def test_database_connection_dropped_mid_transaction(world: World) -> None
             await world.views(world.rng.randint(5, 30))
             failed += (await flusher.flush_once()).failed
     finally:
-        faults.inject("before_commit", None)
+        faultpoints.inject("before_commit", None)
     assert dropped > 0 and failed == dropped  # every dropped transaction failed, and was retried
     report(f"database connection dropped in {dropped} flush transactions, all retried")
     await world.reconcile(f"after {dropped} dropped connections")

@@ -3,6 +3,8 @@ that equal the views accepted, whatever the interleaving of views, flushes and c
 
 from __future__ import annotations
 
+from typing import cast
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -30,7 +32,7 @@ async def test_pages_hold_each_video_once_in_order_while_inserts_happen(
         if cursor:
             params["cursor"] = cursor
         page = (await api.client.get(f"/v1/channels/{channel_id}/videos", params=params)).json()
-        assert len(page["items"]) <= params["limit"]
+        assert len(page["items"]) <= cast(int, params["limit"])
         seen += [v["video_id"] for v in page["items"]]
         cursor = page["next_cursor"]
         if cursor is None:

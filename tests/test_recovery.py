@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import httpx
 import pytest
@@ -23,11 +24,10 @@ from api.settings import Settings
 from api.state import AppState
 from loadtest.serving import wait_until_ok
 from tests.conftest import base_settings, report
-from tests.live import ROOT, api_server, worker
+from tests.live import api_server, crashing_at, worker
 from tests.test_media_e2e import Stack, make_clip
 
 LEASE_SECONDS = 2
-CRASHPLUG = str(ROOT / "tests" / "crashplug")
 
 
 API_CRASHES = ("outbox_committed", "job_enqueued")
@@ -41,7 +41,7 @@ class Rig:
 
     def crashing(self, *points: str) -> dict[str, str]:
         """The environment of a process that SIGKILLs itself the first time it reaches each point."""
-        return self.env | {"PYTHONPATH": CRASHPLUG, "VIDSTORE_CRASH_AT": ",".join(points)}
+        return self.env | crashing_at(*points)
 
 
 @pytest.fixture(scope="module")
@@ -53,12 +53,14 @@ def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
         "VIDSTORE_WORK_DIR": str(tmp_path_factory.mktemp("work")),
         "VIDSTORE_CRASH_MARKS": str(tmp_path_factory.mktemp("crashes")),
     }
-    api_env = env | {
-        "PYTHONPATH": CRASHPLUG,
-        "VIDSTORE_CRASH_AT": ",".join(API_CRASHES),
-        "GRANIAN_RESPAWN_FAILED_WORKERS": "1",
-        "GRANIAN_RESPAWN_INTERVAL": "0.2",
-    }
+    api_env = (
+        env
+        | crashing_at(*API_CRASHES)
+        | {
+            "GRANIAN_RESPAWN_FAILED_WORKERS": "1",
+            "GRANIAN_RESPAWN_INTERVAL": "0.2",
+        }
+    )
     with api_server(api_env) as api, worker(env) as process:
         user = httpx.post(f"{api}/v1/users", json={"name": "crashes"}).json()
         stack = Stack(api, "", settings, process, env, key=user["api_key"])
@@ -134,6 +136,13 @@ def test_a_worker_killed_between_its_work_and_the_ack(rig: Rig, tmp_path: Path) 
     finally:
         os.kill(rig.stack.worker.pid, signal.SIGCONT)
     client = redis.Redis.from_url(rig.stack.settings.redis_url)
-    dead = [f for _, f in client.xrange(f"{rig.stack.settings.redis_prefix}:jobs:dead")]
+    # redis-py types XRANGE's reply as optional (entries and fields both): it is always a list
+    dead = [
+        f
+        for _, f in cast(
+            "list[tuple[bytes, dict[bytes, bytes]]]",
+            client.xrange(f"{rig.stack.settings.redis_prefix}:jobs:dead"),
+        )
+    ]
     client.close()
     assert not [f for f in dead if f'"video_id": {video_id},'.encode() in f[b"job"]]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from typing import Any, cast
 
 import pytest
 
@@ -42,7 +43,8 @@ async def test_the_api_and_the_worker_log_a_requests_jobs_with_its_id(
     enqueued = [r for r in caplog.records if r.name == "vidstore.jobs" and "enqueued" in r.getMessage()]
     line = json.loads(JsonFormatter("api").format(enqueued[-1]))
     assert line["request_id"] == "del-42" and line["service"] == "api" and line["video_id"] == video, line
-    entries = await api.state.redis.xrange(api.state.jobs.stream)
+    # redis-py types XRANGE's reply as optional (entries and fields both): it is always a list
+    entries = cast("list[tuple[bytes, dict[Any, Any]]]", await api.state.redis.xrange(api.state.jobs.stream))
     jobs = [Job.parse(entry_id, fields) for entry_id, fields in entries]
     job = next(j for j in jobs if j.video_id == video and j.kind == "delete_blobs")
     assert job.request_id == "del-42"

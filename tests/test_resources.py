@@ -124,7 +124,7 @@ async def test_channel_listing_pages_newest_first(api: Api) -> None:
     channel_id = await api.channel(alice)
     ids = [await api.video(alice, channel_id) for _ in range(5)]
     seen: list[int] = []
-    cursor = None
+    cursor: str | None = None
     while True:
         params: dict[str, str | int] = {"limit": 2} | ({"cursor": cursor} if cursor else {})
         page = (await api.client.get(f"/v1/channels/{channel_id}/videos", params=params)).json()

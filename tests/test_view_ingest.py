@@ -1,4 +1,4 @@
-"""The view fast path (api.domain.views.ingest) answers exactly as the Litestar route does, and
+"""The view fast path (api.view_fast_path) answers exactly as the Litestar route does, and
 concurrent views share Redis round trips (one script call counts the view and the rate-limit hit)."""
 
 from __future__ import annotations

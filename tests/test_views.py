@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
-from api.domain.views import faults
+from api import faultpoints
 from sharding import shard_for, validate_shards
 from tests.conftest import Api
 
@@ -115,11 +115,11 @@ async def test_a_batch_half_applied_before_a_merge_is_finished_once_after_it(api
         if commits == 2:
             raise OperationalError("injected: 40-80's primary went away", None, Exception())
 
-    faults.inject("before_commit", second_commit_fails)
+    faultpoints.inject("before_commit", second_commit_fails)
     try:
         half = await api.flusher(("-40", "40-80", "80-c0", "c0-")).flush_once()
     finally:
-        faults.inject("before_commit", None)
+        faultpoints.inject("before_commit", None)
     assert (half.applied, half.failed) == (1, 1) and len(await api.state.views.pending()) == 1
     assert [await db_views(api, v) for v in videos] == [3, 0]
     merged = await api.flusher(("-80", "80-")).flush_once()

@@ -5,7 +5,7 @@
 set -euo pipefail
 source "$(dirname "$0")/../versions.sh"
 BIN="$VITESS_BIN"
-TOOLS=(vtgate vttablet vtctld vtctldclient vtexplain)
+TOOLS=(vtgate vttablet vtctld vtctldclient)
 missing=()
 for t in "${TOOLS[@]}"; do [ -x "$BIN/$t" ] || missing+=("$t"); done
 if [ ${#missing[@]} -eq 0 ]; then

@@ -1,12 +1,10 @@
 from __future__ import annotations
 
-from litestar.exceptions import NotFoundException, PermissionDeniedException
-
 from api.db import retry_cutover
 from api.domain.channels import repositories as repo
 from api.domain.channels.schemas import Channel, ChannelCreate, ChannelUpdate
+from api.domain.errors import Forbidden, InvalidInput, NotFound
 from api.domain.users.schemas import User
-from api.errors import field_error
 from api.sql import changed_fields
 from api.state import AppState
 
@@ -25,21 +23,21 @@ async def get(state: AppState, channel_id: int) -> Channel:
     async with state.db.primary.connect() as conn:
         channel = await repo.get(conn, channel_id)
     if channel is None:
-        raise NotFoundException(detail=f"channel {channel_id} not found")
+        raise NotFound(f"channel {channel_id} not found")
     return channel
 
 
 async def get_owned(state: AppState, user: User, channel_id: int) -> Channel:
     channel = await get(state, channel_id)
     if channel.owner_id != user.user_id:
-        raise PermissionDeniedException(detail=f"channel {channel_id} belongs to another user")
+        raise Forbidden(f"channel {channel_id} belongs to another user")
     return channel
 
 
 async def update(state: AppState, user: User, channel_id: int, patch: ChannelUpdate) -> Channel:
     fields = changed_fields(patch)
     if not fields:
-        raise field_error("body", "nothing to update: send title and/or description")
+        raise InvalidInput("body", "nothing to update: send title and/or description")
     await get_owned(state, user, channel_id)
     async with state.db.primary.begin() as conn:
         await repo.update(conn, channel_id, fields)

@@ -7,8 +7,8 @@ from api.contract import KEY, answers
 from api.deps import App, CurrentUser
 from api.domain.feeds import services
 from api.domain.videos.schemas import VideoOut
-from api.pagination import Cursor, Page, PageLimit
-from api.params import ChannelId
+from api.pagination import Page
+from api.params import ChannelId, Cursor, PageLimit
 
 
 class Subscriptions(msgspec.Struct):

@@ -65,7 +65,7 @@ class MetricsController(PrometheusController):
     """Litestar's Prometheus endpoint, with the view-buffer gauges read from Redis at scrape time."""
 
     @get(include_in_schema=False)
-    async def get(self, app: App) -> Response[bytes]:  # type: ignore[override]
+    async def get(self, app: App) -> Response[bytes]:
         try:
             await refresh_gauges(app.views)
         except Exception as exc:  # metrics must render even with Redis down

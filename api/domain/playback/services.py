@@ -5,8 +5,9 @@ import time
 from typing import Literal
 
 import msgspec
-from litestar.exceptions import ClientException, NotFoundException
 
+from api import storage
+from api.domain.errors import Conflict, NotFound
 from api.domain.playback.tokens import sign_path
 from api.domain.users.schemas import User
 from api.domain.videos import services as videos
@@ -32,7 +33,7 @@ class Playability(msgspec.Struct):
 
 def manifest_file(video_id: int, manifest_key: str | None) -> str:
     """The manifest's path under the video's prefix `videos/{id}/` in the bucket."""
-    prefix = f"videos/{video_id}/"
+    prefix = storage.video_prefix(video_id)
     if manifest_key and manifest_key.startswith(prefix):
         return manifest_key[len(prefix) :]
     return "hls/master.m3u8"
@@ -45,7 +46,7 @@ async def grant(
     409 while its owner's video is not ready. The owner's tokens keep playing it while private."""
     video = await videos.get_visible(state, video_id, viewer)
     if video.status != "ready":
-        raise ClientException(status_code=409, detail=f"video {video_id} is {video.status}, not ready")
+        raise Conflict(f"video {video_id} is {video.status}, not ready")
     expires = int(now if now is not None else time.time()) + state.settings.playback_ttl_seconds
     owner = viewer is not None and viewer.user_id == video.owner_id
     path = sign_path(
@@ -68,5 +69,5 @@ async def playability(state: AppState, video_id: int) -> Playability:
     ready, and may strangers' tokens play it? Deleted, unready and unknown videos are 404."""
     video = await videos.find(state, video_id, None)
     if video is None or video.status != "ready":
-        raise NotFoundException(detail=f"video {video_id} not found")
+        raise NotFound(f"video {video_id} not found")
     return Playability(video_id, "private" if video.visibility == "private" else "public")

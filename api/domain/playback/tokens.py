@@ -60,7 +60,7 @@ def sign_path(
 
 
 @dataclass(frozen=True, slots=True)
-class Verdict:
+class TokenCheck:
     valid: bool
     reason: str  # "ok", or why it was refused
     video_id: int | None = None
@@ -68,18 +68,18 @@ class Verdict:
     file: str | None = None
 
 
-def verify_path(keys: dict[str, bytes], path: str, client_ip: str, now: float) -> Verdict:
+def verify_path(keys: dict[str, bytes], path: str, client_ip: str, now: float) -> TokenCheck:
     match = _PATH.fullmatch(path)
     if match is None:
-        return Verdict(False, "malformed playback path")
+        return TokenCheck(False, "malformed playback path")
     vid, expires, scope, audience, kid, sig, file = match.groups()
     key = keys.get(kid)
     if key is None:
-        return Verdict(False, "unknown or retired key")
+        return TokenCheck(False, "unknown or retired key")
     expected = signature(key, kid, int(vid), int(expires), scope, audience, client_ip)
     # Compare before looking at the expiry, so timing says nothing about which check failed.
     if not hmac.compare_digest(expected.encode(), sig.encode()):
-        return Verdict(False, "signature does not match this video, address or expiry")
+        return TokenCheck(False, "signature does not match this video, address or expiry")
     if now >= int(expires):
-        return Verdict(False, "token expired")
-    return Verdict(True, "ok", int(vid), audience, file)
+        return TokenCheck(False, "token expired")
+    return TokenCheck(True, "ok", int(vid), audience, file)

@@ -20,7 +20,7 @@ import logging
 import redis.exceptions
 from sqlalchemy.exc import DBAPIError
 
-from api import crashpoints
+from api import faultpoints
 from api.domain.processing import repositories as repo
 from api.domain.processing.repositories import Intent
 from api.state import AppState
@@ -34,10 +34,10 @@ RELAY_AFTER_SECONDS = 3.0
 async def publish(state: AppState, intent: Intent) -> None:
     """After the intent's commit: enqueue it and delete it. Best effort: whatever fails here, the
     relay does later (the caller's change is committed and its intent with it)."""
-    crashpoints.reached("outbox_committed")
+    await faultpoints.reached("outbox_committed")
     try:
         await state.jobs.enqueue(intent.kind, intent.video_id)
-        crashpoints.reached("job_enqueued")
+        await faultpoints.reached("job_enqueued")
         async with state.db.primary.begin() as conn:
             await repo.remove(conn, intent)
     except (redis.exceptions.RedisError, DBAPIError, OSError) as exc:
@@ -50,7 +50,7 @@ async def relay_once(state: AppState, older_than: float = RELAY_AFTER_SECONDS, l
         intents = await repo.older_than(conn, older_than, limit)
     for intent in intents:
         await state.jobs.enqueue(intent.kind, intent.video_id)
-        crashpoints.reached("job_enqueued")
+        await faultpoints.reached("job_enqueued")
         async with state.db.primary.begin() as conn:
             await repo.remove(conn, intent)
     if intents:

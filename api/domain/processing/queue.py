@@ -86,7 +86,6 @@ class Job:
     kind: str  # "transcode" | "delete_blobs"
     video_id: int
     attempt: int = 0
-    first_enqueued: float = 0.0  # epoch seconds of the first attempt
     entry_id: str = ""  # stream entry id while delivered
     request_id: str = ""  # of the request that enqueued it (api.logs): the worker logs with it
 
@@ -97,7 +96,7 @@ class Job:
 
     def payload(self) -> str:
         body = {"kind": self.kind, "video_id": self.video_id, "attempt": self.attempt}
-        return json.dumps(body | {"first_enqueued": self.first_enqueued, "request_id": self.request_id})
+        return json.dumps(body | {"request_id": self.request_id})
 
     @classmethod
     def parse(cls, entry_id: Any, fields: dict[Any, Any]) -> Job:
@@ -107,7 +106,6 @@ class Job:
             kind=str(data["kind"]),
             video_id=int(data["video_id"]),
             attempt=int(data.get("attempt", 0)),
-            first_enqueued=float(data.get("first_enqueued", 0.0)),
             entry_id=entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id),
             request_id=str(data.get("request_id") or ""),
         )
@@ -148,7 +146,7 @@ class JobQueue:
                 raise
 
     async def enqueue(self, kind: str, video_id: int) -> None:
-        job = Job(kind, video_id, 0, time.time(), request_id=REQUEST_ID.get() or "")
+        job = Job(kind, video_id, 0, request_id=REQUEST_ID.get() or "")
         await self.redis.xadd(self.stream, {"job": job.payload()})
         log.info("job %s %s enqueued", kind, video_id, extra=job.log_fields())
 
@@ -219,7 +217,7 @@ class JobQueue:
         """Schedule the next attempt with exponential backoff, or dead-letter it after the last one,
         in one step with the ack. True when it will be retried, False when dead-lettered, None when
         the lease had been lost (the job's new holder decides)."""
-        again = Job(job.kind, job.video_id, job.attempt + 1, job.first_enqueued, request_id=job.request_id)
+        again = Job(job.kind, job.video_id, job.attempt + 1, request_id=job.request_id)
         retried = again.attempt < self.max_attempts
         due = time.time() + self.retry_base_seconds * 2**job.attempt
         mode, extra = ("retry", [int(due * 1000), ""]) if retried else ("dead", [0, error[:2000]])
@@ -247,11 +245,3 @@ class JobQueue:
         if first:
             oldest = max(0.0, time.time() - int(first[0][0].decode().split("-")[0]) / 1000)
         return int(length) + int(delayed), int(dead), oldest
-
-    async def dead_letters(self) -> list[tuple[Job, str]]:
-        rows: Any = await self.redis.xrange(self.dead)
-        out = []
-        for entry_id, fields in rows:
-            error = bytes(fields.get(b"error", b"")).decode()
-            out.append((Job.parse(entry_id, fields), error))
-        return out

@@ -8,6 +8,7 @@ import asyncio
 import time
 from collections import defaultdict
 
+from api import storage
 from api.domain.videos import repositories as video_repo
 from api.state import AppState
 
@@ -16,7 +17,7 @@ def _video_ids_with_age(state: AppState) -> dict[int, float]:
     """video id -> age in seconds of its newest object, over uploads/ and videos/."""
     newest: dict[int, float] = defaultdict(float)
     paginator = state.store.client.get_paginator("list_objects_v2")
-    for prefix in ("uploads/", "videos/"):
+    for prefix in (storage.UPLOADS, storage.VIDEOS):
         for page in paginator.paginate(Bucket=state.store.bucket, Prefix=prefix):
             for item in page.get("Contents", []):
                 part = str(item["Key"]).split("/")[1]
@@ -36,7 +37,7 @@ async def sweep(state: AppState, grace_seconds: float) -> list[int]:
         async with state.db.primary.connect() as conn:
             if await video_repo.get(conn, video_id) is not None:
                 continue
-        for prefix in (f"uploads/{video_id}/", f"videos/{video_id}/"):
+        for prefix in storage.prefixes(video_id):
             await asyncio.to_thread(state.store.delete_prefix, prefix)
         orphans.append(video_id)
     return orphans

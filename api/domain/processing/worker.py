@@ -32,7 +32,7 @@ from typing import IO
 
 from prometheus_client import Counter, Gauge, Histogram
 
-from api import crashpoints, storage
+from api import faultpoints, storage
 from api.domain.processing import media, outbox
 from api.domain.processing.queue import Job
 from api.domain.videos import repositories as video_repo
@@ -124,7 +124,7 @@ async def transcode(state: AppState, job: Job, lease: Lease, workdir: Path) -> N
 
 
 async def delete_blobs(state: AppState, job: Job, lease: Lease, workdir: Path) -> None:
-    for prefix in (f"uploads/{job.video_id}/", storage.video_prefix(job.video_id)):
+    for prefix in storage.prefixes(job.video_id):
         await asyncio.to_thread(state.store.delete_prefix, prefix)
     await state.redis.publish(state.events_channel(job.video_id), "blobs_deleted")
 
@@ -208,7 +208,7 @@ class Worker:
         async with self._held(job) as lease:
             try:
                 await HANDLERS[job.kind](self.state, job, lease, self.workdir)
-                crashpoints.reached("job_done")
+                await faultpoints.reached("job_done")
             except LeaseLost as exc:
                 log.warning("%s", exc, extra=fields)
                 JOBS.labels(kind=job.kind, result="lost").inc()

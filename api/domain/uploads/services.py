@@ -9,19 +9,13 @@ import json
 import math
 import time
 
-from litestar.exceptions import ClientException
-
 from api import storage
+from api.domain.errors import Conflict, InvalidInput
 from api.domain.uploads.schemas import UploadComplete, UploadGrant, UploadPart, UploadRequest
 from api.domain.users.schemas import User
 from api.domain.videos import services as videos
 from api.domain.videos.schemas import Video
-from api.errors import field_error
 from api.state import AppState
-
-
-def _conflict(detail: str) -> ClientException:
-    return ClientException(status_code=409, detail=detail)
 
 
 def _pending_key(state: AppState, video_id: int) -> str:
@@ -31,10 +25,10 @@ def _pending_key(state: AppState, video_id: int) -> str:
 async def start(state: AppState, user: User, video_id: int, request: UploadRequest) -> UploadGrant:
     settings = state.settings
     if request.size_bytes > settings.max_upload_bytes:
-        raise field_error("size_bytes", f"larger than the {settings.max_upload_bytes} byte limit")
+        raise InvalidInput("size_bytes", f"larger than the {settings.max_upload_bytes} byte limit")
     video = await videos.get_owned(state, user, video_id)
     if video.status not in ("draft", "failed"):
-        raise _conflict(f"video {video_id} is {video.status}: only a draft (or failed) video takes an upload")
+        raise Conflict(f"video {video_id} is {video.status}: only a draft (or failed) video takes an upload")
     key, ttl, store = storage.source_key(video_id), settings.upload_url_ttl_seconds, state.store
     expires_at = int(time.time()) + ttl
     headers: dict[str, str] = {"Content-Type": request.content_type}
@@ -75,22 +69,22 @@ async def complete(state: AppState, user: User, video_id: int, done: UploadCompl
     video = await videos.get_owned(state, user, video_id)
     raw = await state.redis.get(_pending_key(state, video_id))
     if video.status not in ("draft", "failed") or raw is None:
-        raise _conflict(f"video {video_id} has no upload in progress")
+        raise Conflict(f"video {video_id} has no upload in progress")
     pending = json.loads(raw)
     key = storage.source_key(video_id)
     if pending["upload_id"]:
         if not done.parts:
-            raise field_error("parts", "a multipart upload needs its parts' numbers and ETags")
+            raise InvalidInput("parts", "a multipart upload needs its parts' numbers and ETags")
         parts = sorted((p.part_number, p.etag) for p in done.parts)
         try:
             await asyncio.to_thread(state.store.complete_multipart, key, pending["upload_id"], parts)
         except Exception as exc:
-            raise _conflict(f"the storage refused to assemble the parts: {exc}") from exc
+            raise Conflict(f"the storage refused to assemble the parts: {exc}") from exc
     found = await asyncio.to_thread(state.store.head, key)
     if found is None:
-        raise _conflict(f"nothing was uploaded for video {video_id}")
+        raise Conflict(f"nothing was uploaded for video {video_id}")
     if found.size != pending["size"]:
-        raise _conflict(f"uploaded {found.size} bytes, declared {pending['size']}")
+        raise Conflict(f"uploaded {found.size} bytes, declared {pending['size']}")
     # The transcode job is written to the outbox in the status change's transaction: no crash or
     # Redis error between the two can leave the video `processing` with nothing queued.
     updated = await videos.set_fields(

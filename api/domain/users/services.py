@@ -1,11 +1,9 @@
 from __future__ import annotations
 
-from litestar.exceptions import NotAuthorizedException, TooManyRequestsException
-
 from api import security
+from api.domain.errors import RateLimited, Unauthenticated
 from api.domain.users import repositories as repo
 from api.domain.users.schemas import User, UserCreated
-from api.ratelimit import refusal_headers
 from api.state import AppState
 
 
@@ -53,8 +51,7 @@ async def authenticate(state: AppState, token: str, client_ip: str) -> User:
     limit = state.settings.auth_failures_per_window
     for hits, reset in [await state.auth_failures.hit(key) for key in counted]:
         if hits > limit:
-            raise TooManyRequestsException(
-                detail="too many failed authentications from this address or for this user",
-                headers=refusal_headers(limit, reset),
+            raise RateLimited(
+                "too many failed authentications from this address or for this user", limit, reset
             )
-    raise NotAuthorizedException(detail="invalid API key")
+    raise Unauthenticated("invalid API key")

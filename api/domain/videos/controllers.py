@@ -7,8 +7,8 @@ from api.contract import KEY, OPTIONAL_KEY, answers
 from api.deps import App, CurrentUser, Viewer
 from api.domain.videos import services
 from api.domain.videos.schemas import VideoCreate, VideoOut, VideoUpdate
-from api.pagination import Cursor, Page, PageLimit
-from api.params import ChannelId, VideoId
+from api.pagination import Page
+from api.params import ChannelId, Cursor, PageLimit, VideoId
 
 
 class VideoController(Controller):

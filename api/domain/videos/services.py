@@ -4,25 +4,24 @@ import contextlib
 from typing import Any
 
 import redis.exceptions
-from litestar.exceptions import NotFoundException, PermissionDeniedException
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from api.db import retry_cutover
 from api.domain.channels import services as channels
+from api.domain.errors import Forbidden, InvalidInput, NotFound
 from api.domain.processing import outbox
 from api.domain.processing import repositories as outbox_repo
 from api.domain.processing.repositories import Intent
 from api.domain.users.schemas import User
 from api.domain.videos import repositories as repo
 from api.domain.videos.schemas import Video, VideoCreate, VideoUpdate
-from api.errors import field_error
 from api.pagination import Page, decode_cursor, page_of
 from api.sql import changed_fields
 from api.state import AppState
 
 
-def _not_found(video_id: int) -> NotFoundException:
-    return NotFoundException(detail=f"video {video_id} not found")
+def _not_found(video_id: int) -> NotFound:
+    return NotFound(f"video {video_id} not found")
 
 
 @retry_cutover
@@ -53,7 +52,7 @@ async def get_owned(state: AppState, user: User, video_id: int) -> Video:
     if video is None or not video.visible_to(user.user_id):
         raise _not_found(video_id)
     if video.owner_id != user.user_id:
-        raise PermissionDeniedException(detail=f"video {video_id} belongs to another user")
+        raise Forbidden(f"video {video_id} belongs to another user")
     return video
 
 
@@ -73,7 +72,7 @@ async def create(state: AppState, user: User, channel_id: int, data: VideoCreate
 async def update(state: AppState, user: User, video_id: int, patch: VideoUpdate) -> Video:
     fields = changed_fields(patch)
     if not fields:
-        raise field_error("body", "nothing to update: send title, description and/or visibility")
+        raise InvalidInput("body", "nothing to update: send title, description and/or visibility")
     video = await get_owned(state, user, video_id)
     return await set_fields(state, video, fields)
 

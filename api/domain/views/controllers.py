@@ -5,13 +5,14 @@ from typing import Annotated, Any
 from litestar import Controller, Request, get, post
 from litestar.params import Parameter
 
+from api import view_fast_path
 from api.contract import OPTIONAL_KEY, answers
 from api.deps import App, Viewer, provide_app
-from api.domain.views import ingest, services
+from api.domain.views import services
 from api.domain.views.schemas import ViewAccepted, ViewCount
 from api.params import ID_BOUNDS, VideoId
 
-# Checked by ingest.accept, so both ways of serving a view POST answer a bad id the same way.
+# Checked by view_fast_path.accept, so both ways of serving a view POST answer a bad id the same way.
 UncheckedId = Annotated[int, Parameter(description="video id", schema_extra=ID_BOUNDS)]
 
 
@@ -27,9 +28,9 @@ class ViewController(Controller):
         security=OPTIONAL_KEY,
     )
     async def record_view(self, video_id: UncheckedId, request: Request[Any, Any, Any]) -> ViewAccepted:
-        # Served by api.domain.views.ingest before the router unless VIDSTORE_VIEW_FAST_PATH=0;
-        # both run ingest.accept, which checks video_id (1 to 2^63-1).
-        accepted, _ = await ingest.accept(
+        # Served by api.view_fast_path before the router unless VIDSTORE_VIEW_FAST_PATH=0;
+        # both run view_fast_path.accept, which checks video_id (1 to 2^63-1).
+        accepted, _ = await view_fast_path.accept(
             provide_app(request.app.state),
             video_id,
             request.headers.get("authorization"),

@@ -26,9 +26,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from api import metrics
+from api import faultpoints, metrics
 from api.db import ER_DUP_ENTRY, cluster_shards, mysql_error_code, on_shard
-from api.domain.views import faults
 from api.domain.views import repositories as repo
 from api.domain.views.buffer import Delta, ViewBuffer
 from sharding import KeyRange, group_by_shard, validate_shards
@@ -96,7 +95,7 @@ class Flusher:
                 report.add(await self._apply(batch_id, shards))
         claimed = await self.buffer.claim(self.owner, self.lease_seconds)
         if claimed is not None:
-            await faults.point("claimed")
+            await faultpoints.reached("claimed")
             report.add(await self._apply(claimed, shards))
         metrics.FLUSH_DURATION.observe(time.perf_counter() - started)
         return report
@@ -118,9 +117,9 @@ class Flusher:
                     metrics.FLUSH_BATCHES.labels(result="failed").inc()
                     log.warning("batch %s shard %s failed, will retry: %r", batch_id, shard, exc)
             if report.failed == 0:
-                await faults.point("before_drop")
+                await faultpoints.reached("before_drop")
                 await self.buffer.drop(batch_id)
-                await faults.point("dropped")
+                await faultpoints.reached("dropped")
                 report.batches_done.append(batch_id)
         finally:
             await self.buffer.release(batch_id, self.owner)
@@ -148,8 +147,8 @@ class Flusher:
             channel_ids = sorted({d.channel_id for d in deltas})
             statements = await repo.log_batch(conn, batch_id, channel_ids, datetime.now(UTC))
             statements += await repo.add_views(conn, deltas)
-            await faults.point("before_commit", conn)
-        await faults.point("after_commit")
+            await faultpoints.reached("before_commit", conn)
+        await faultpoints.reached("after_commit")
         views = sum(d.views for d in deltas)
         metrics.FLUSH_BATCHES.labels(result="applied").inc()
         metrics.FLUSH_VIEWS.inc(views)

@@ -74,17 +74,6 @@ async def add_views(conn: AsyncConnection, deltas: Sequence[Delta]) -> int:
     return statements
 
 
-async def add_one(conn: AsyncConnection, channel_id: int, video_id: int) -> None:
-    """One view, one statement: the naive baseline the benchmark compares buffering with."""
-    await conn.execute(
-        text(
-            "INSERT INTO video_views (channel_id, video_id, views) VALUES (:channel_id, :video_id, 1) "
-            "ON DUPLICATE KEY UPDATE views = views + 1"
-        ),
-        {"channel_id": channel_id, "video_id": video_id},
-    )
-
-
 async def get_views(conn: AsyncConnection, channel_id: int, video_id: int) -> int:
     row = (
         await conn.execute(

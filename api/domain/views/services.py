@@ -3,8 +3,8 @@ from __future__ import annotations
 import hashlib
 
 import redis.exceptions
-from litestar.exceptions import ClientException
 
+from api.domain.errors import Conflict
 from api.domain.users.schemas import User
 from api.domain.videos import services as videos
 from api.domain.views import repositories as repo
@@ -34,16 +34,7 @@ async def record(
     in the same Redis call (one round trip per view); past the limit the view is refused."""
     video = await videos.get_visible(state, video_id, viewer)
     if video.status != "ready":
-        raise ClientException(status_code=409, detail=f"video {video_id} is {video.status}, not ready")
-    if state.settings.view_counting == "naive":  # the benchmark's baseline: a row update per view
-        recorded = None
-        if limit is not None:
-            recorded = Recorded(1, *await state.limiter.window.hit_key(limit.key))
-            if recorded.hits > limit.max_hits:
-                raise state.limiter.refusal(recorded.reset)
-        async with state.db.primary.begin() as conn:
-            await repo.add_one(conn, video.channel_id, video.video_id)
-        return ViewAccepted(video_id=video_id), recorded
+        raise Conflict(f"video {video_id} is {video.status}, not ready")
     identity = viewer_identity(viewer, client_ip, user_agent)
     if limit is None:
         counted = await state.views.record(video.channel_id, video.video_id, identity)
