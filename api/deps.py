@@ -9,6 +9,7 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotAuthorizedException
 
+from api.caller import Caller
 from api.domain.users.schemas import User
 from api.domain.users.services import authenticate
 from api.security import bearer_token
@@ -16,6 +17,7 @@ from api.state import AppState
 
 # How handlers ask for what the providers below give (Litestar matches dependencies by name).
 App = NamedDependency[AppState]
+RequestCaller = NamedDependency[Caller]  # who sent the request: address, key header, user agent
 Viewer = NamedDependency[User | None]  # the caller, or None when anonymous
 CurrentUser = NamedDependency[User]  # the caller; anonymous -> 401
 
@@ -25,19 +27,22 @@ def provide_app(state: State) -> AppState:
     return app_state
 
 
-async def provide_viewer(request: Request[Any, Any, Any], app: App) -> User | None:
-    client_ip = request.client.host if request.client else "unknown"
-    return await viewer_of(app, request.headers.get("authorization"), client_ip)
+def provide_caller(request: Request[Any, Any, Any]) -> Caller:
+    return Caller.of(request.scope)
 
 
-async def viewer_of(app: AppState, authorization: str | None, client_ip: str) -> User | None:
+async def provide_viewer(app: App, caller: RequestCaller) -> User | None:
+    return await viewer_of(app, caller)
+
+
+async def viewer_of(app: AppState, caller: Caller) -> User | None:
     """The authenticated user, or None for an anonymous request; a bad key is a 401, never anonymous."""
-    if authorization is None:
+    if caller.authorization is None:
         return None
-    token = bearer_token(authorization)
+    token = bearer_token(caller.authorization)
     if token is None:
         raise NotAuthorizedException(detail="Authorization must be 'Bearer <api key>'")
-    return await authenticate(app, token, client_ip)
+    return await authenticate(app, token, caller.ip)
 
 
 def provide_user(viewer: Viewer) -> User:
@@ -51,6 +56,7 @@ def provide_user(viewer: Viewer) -> User:
 
 dependencies = {
     "app": Provide(provide_app, sync_to_thread=False),
+    "caller": Provide(provide_caller, sync_to_thread=False),
     "viewer": Provide(provide_viewer),
     "user": Provide(provide_user, sync_to_thread=False),
 }

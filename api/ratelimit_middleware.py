@@ -14,19 +14,11 @@ from litestar.middleware import ASGIMiddleware
 from litestar.response.base import ASGIResponse
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.caller import Caller
 from api.errors import asgi_error
-from api.ratelimit import RateLimiter, identity
+from api.ratelimit import RateLimiter
 
 log = logging.getLogger("vidstore.ratelimit")
-
-
-def client_identity(scope: Scope) -> str:
-    authorization = dict(scope.get("headers", [])).get(b"authorization")
-    client = scope.get("client")
-    return identity(
-        authorization.decode("latin-1") if authorization is not None else None,
-        client[0] if client else "unknown",
-    )
 
 
 def _unlimited_path(scope: Scope) -> bool:
@@ -42,7 +34,7 @@ class LimitCheck:
 async def check(limiter: RateLimiter, scope: Scope) -> LimitCheck:
     """Count this request's hit: a 429 to send past the limit, else the headers to add."""
     try:
-        hits, reset = await limiter.window.hit(client_identity(scope))
+        hits, reset = await limiter.window.hit(Caller.of(scope).limit_identity)
     except redis.exceptions.RedisError as exc:
         # Fail open: losing the limiter for a moment is better than refusing every request.
         log.warning("rate limiter unavailable, request let through: %r", exc)

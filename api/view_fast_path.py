@@ -21,6 +21,7 @@ from litestar import Request
 from litestar.types import HTTPResponseBodyEvent, HTTPResponseStartEvent, Receive, Scope, Send
 from prometheus_client import Counter, Histogram
 
+from api.caller import Caller
 from api.deps import viewer_of
 from api.domain.errors import RateLimited
 from api.domain.views import services
@@ -28,7 +29,7 @@ from api.domain.views.buffer import Recorded
 from api.domain.views.schemas import ViewAccepted
 from api.errors import error_response
 from api.params import path_id
-from api.ratelimit import Limit, identity
+from api.ratelimit import Limit
 from api.ratelimit_middleware import check
 from api.state import AppState
 
@@ -45,17 +46,12 @@ def match(path: str) -> int | None:
 
 
 async def accept(
-    state: AppState,
-    video_id: int,
-    authorization: str | None,
-    client_ip: str,
-    user_agent: str,
-    limit: Limit | None = None,
+    state: AppState, video_id: int, caller: Caller, limit: Limit | None = None
 ) -> tuple[ViewAccepted, Recorded | None]:
     """Record one view: the checks and the service call both ways of serving the route share."""
     path_id(video_id, "video_id")
-    viewer = await viewer_of(state, authorization, client_ip)
-    return await services.record(state, video_id, viewer, client_ip, user_agent, limit)
+    viewer = await viewer_of(state, caller)
+    return await services.record(state, video_id, viewer, caller.ip, caller.user_agent, limit)
 
 
 async def serve(state: AppState, video_id: int, scope: Scope, receive: Receive, send: Send) -> None:
@@ -69,19 +65,10 @@ async def serve(state: AppState, video_id: int, scope: Scope, receive: Receive, 
 async def _serve(state: AppState, video_id: int, scope: Scope, receive: Receive, send: Send) -> None:
     """Answer a view POST. The caller's rate-limit hit is counted with the view, in one Redis
     call; a request refused before that point (bad id, key or video) is counted on its own."""
-    headers: dict[bytes, bytes] = dict(scope["headers"])
-    raw_authorization = headers.get(b"authorization")
-    authorization = raw_authorization.decode("latin-1") if raw_authorization is not None else None
-    client = scope.get("client")
-    client_ip = client[0] if client else "unknown"
+    caller = Caller.of(scope)
     try:
         accepted, recorded = await accept(
-            state,
-            video_id,
-            authorization,
-            client_ip,
-            headers.get(b"user-agent", b"").decode("latin-1"),
-            state.limiter.limit_for(identity(authorization, client_ip)),
+            state, video_id, caller, state.limiter.limit_for(caller.limit_identity)
         )
     except Exception as exc:
         await _refuse(state, exc, scope, receive, send)

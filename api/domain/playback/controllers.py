@@ -7,7 +7,7 @@ from litestar.exceptions import NotAuthorizedException
 from litestar.params import JSONBody
 
 from api.contract import OPTIONAL_KEY, answers
-from api.deps import App, Viewer
+from api.deps import App, RequestCaller, Viewer
 from api.domain.playback import services
 from api.domain.playback.services import Playability, PlaybackGrant, PlaybackRequest
 from api.params import VideoId
@@ -27,13 +27,13 @@ class PlaybackController(Controller):
     async def playback(
         self,
         app: App,
-        request: Request[Any, Any, Any],
+        caller: RequestCaller,
         viewer: Viewer,
         video_id: VideoId,
         data: JSONBody[PlaybackRequest | None] = None,
     ) -> PlaybackGrant:
         bind_ip = data.bind_ip if data else False
-        client_ip = request.client.host if (bind_ip and request.client) else None
+        client_ip = caller.ip if bind_ip and caller.ip != "unknown" else None
         return await services.grant(app, video_id, viewer, client_ip)
 
 

@@ -1,13 +1,13 @@
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, get, post
 from litestar.params import Parameter
 
 from api import view_fast_path
 from api.contract import OPTIONAL_KEY, answers
-from api.deps import App, Viewer, provide_app
+from api.deps import App, RequestCaller, Viewer
 from api.domain.views import services
 from api.domain.views.schemas import ViewAccepted, ViewCount
 from api.params import ID_BOUNDS, VideoId
@@ -27,16 +27,10 @@ class ViewController(Controller):
         responses=answers(401, 404, 409),
         security=OPTIONAL_KEY,
     )
-    async def record_view(self, video_id: UncheckedId, request: Request[Any, Any, Any]) -> ViewAccepted:
+    async def record_view(self, app: App, caller: RequestCaller, video_id: UncheckedId) -> ViewAccepted:
         # Served by api.view_fast_path before the router unless VIDSTORE_VIEW_FAST_PATH=0;
         # both run view_fast_path.accept, which checks video_id (1 to 2^63-1).
-        accepted, _ = await view_fast_path.accept(
-            provide_app(request.app.state),
-            video_id,
-            request.headers.get("authorization"),
-            request.client.host if request.client else "unknown",
-            request.headers.get("user-agent", ""),
-        )
+        accepted, _ = await view_fast_path.accept(app, video_id, caller)
         return accepted  # the rate limit was counted by the middleware
 
     @get(
