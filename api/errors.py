@@ -101,8 +101,6 @@ def domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[
         body["extra"] = [{"key": exc.field, "message": exc.message, "source": exc.source}]
     elif isinstance(exc, RateLimited):
         headers = refusal_headers(exc.limit, exc.reset)
-    elif isinstance(exc, Unauthenticated):
-        headers = {"WWW-Authenticate": "Bearer"}
     return Response(body, status_code=status, media_type=MediaType.JSON, headers=headers)
 
 

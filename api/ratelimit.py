@@ -109,6 +109,11 @@ def refusal_headers(limit: int, reset: float) -> dict[str, str]:
     return {**limit_headers(limit, limit, reset), "Retry-After": retry_after(reset)}
 
 
+class LimitReached(RateLimited):
+    """The per-client window's refusal, found by a script that counted the hit itself (the view
+    script): unlike any other refusal, its hit needs no counting again."""
+
+
 class RateLimiter:
     """The per-client limit every route shares (the middleware and the view fast path)."""
 
@@ -121,9 +126,9 @@ class RateLimiter:
         """The caller's window, for a script that counts the hit itself (see `identity`)."""
         return Limit(self.window.key(identity), self.limit, self.window.window_ms)
 
-    def refusal(self, reset: float) -> RateLimited:
+    def refusal(self, reset: float) -> LimitReached:
         """A caller past the limit, found by a script that counted the hit itself."""
-        return RateLimited(self.detail, self.limit, reset)
+        return LimitReached(self.detail, self.limit, reset)
 
     def headers(self, hits: int, reset: float) -> dict[str, str]:
         return limit_headers(self.limit, hits, reset)

@@ -23,13 +23,12 @@ from prometheus_client import Counter, Histogram
 
 from api.caller import Caller
 from api.deps import viewer_of
-from api.domain.errors import RateLimited
 from api.domain.views import services
 from api.domain.views.buffer import Recorded
 from api.domain.views.schemas import ViewAccepted
 from api.errors import error_response
 from api.params import path_id
-from api.ratelimit import Limit
+from api.ratelimit import Limit, LimitReached
 from api.ratelimit_middleware import check
 from api.state import AppState
 
@@ -88,7 +87,7 @@ async def _serve(state: AppState, video_id: int, scope: Scope, receive: Receive,
 
 async def _refuse(state: AppState, exc: Exception, scope: Scope, receive: Receive, send: Send) -> None:
     limit_headers: dict[str, str] = {}
-    if not isinstance(exc, RateLimited):  # the view's script did not run: count the hit now
+    if not isinstance(exc, LimitReached):  # the view's script did not run: count the hit now
         checked = await check(state.limiter, scope)
         limit_headers = checked.headers
         if checked.refusal is not None:

@@ -67,3 +67,32 @@ async def test_concurrent_views_share_redis_round_trips(api: Api) -> None:
     # Each view alone would be one script call (view and rate-limit hit together); batched, far fewer.
     assert calls <= 40, calls
     report(f"200 concurrent views -> {calls} Redis script calls (unbatched: 200)")
+
+
+async def failed_key_answers(api: Api, fast_path: bool, prefix: str) -> list[tuple[int, Any, dict[str, str]]]:
+    """A guessed key, again and again: 401, then the failed-authentication limit's 429s, until the
+    key's own rate-limit window (counted on every request, refused or not) is spent too."""
+    alice = await api.user()
+    video_id = await api.video(alice, await api.channel(alice))
+    settings = base_settings(
+        rate_limit_requests=3, auth_failures_per_window=1, redis_prefix=prefix, view_fast_path=fast_path
+    )
+    wanted = ("ratelimit-limit", "ratelimit-remaining", "retry-after")
+    out = []
+    async with running(settings) as app:
+        for _ in range(5):
+            response = await app.client.post(
+                f"/v1/videos/{video_id}/views", headers={"Authorization": "Bearer vs_1_guessed"}
+            )
+            headers = {k: v for k, v in response.headers.items() if k in wanted}
+            out.append((response.status_code, response.json()["detail"], headers))
+    return out
+
+
+async def test_failed_authentications_are_counted_alike_both_ways(api: Api) -> None:
+    fast = await failed_key_answers(api, fast_path=True, prefix="ingest-authfail-fast")
+    routed = await failed_key_answers(api, fast_path=False, prefix="ingest-authfail-routed")
+    assert [status for status, _, _ in fast] == [401, 429, 429, 429, 429]
+    assert fast == routed
+    assert "failed authentications" in fast[1][1]
+    assert "rate limit exceeded" in fast[3][1]  # the 4th request is past the key's window of 3

@@ -14,7 +14,11 @@ if _spec:
     from pathlib import Path
     from typing import Any
 
-    from api import faultpoints
+    try:
+        from api import faultpoints
+    except ImportError as missing:  # Python would print this and run on unarmed: die loudly instead
+        print(f"crashplug: cannot arm VIDSTORE_CRASH_AT: {missing!r}", file=__import__("sys").stderr)
+        os._exit(70)
 
     _marks = Path(os.environ["VIDSTORE_CRASH_MARKS"]) if os.environ.get("VIDSTORE_CRASH_MARKS") else None
     _reached: Counter[str] = Counter()
