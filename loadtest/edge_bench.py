@@ -100,6 +100,9 @@ def seed(api: str, settings: Settings) -> int:
         check=True,
         capture_output=True,
     )
+    # Until the API serves it ready (its process caches what it read for a second, and it read the
+    # draft): the edge would otherwise cache the draft's 404 playability for its 5 s.
+    wait_until_ok(f"{api}/v1/videos/{video_id}", None, "the hot video, ready", seconds=30, status=200)
     return video_id
 
 
