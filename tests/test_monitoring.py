@@ -182,6 +182,8 @@ def monitored() -> Iterator[Monitored]:
                 check=True,
                 capture_output=True,
             )
+            # Until the API serves it ready: its process caches what it read for a second (the draft).
+            wait_until_ok(f"{api}/v1/videos/{m.video_id}", None, "the watched video, ready", 30, status=200)
             yield m
         finally:
             for job in ("api", "flusher", "worker"):
