@@ -6,16 +6,15 @@ The default (8) is about four times what one process has in flight when its core
 ~1.5 ms of CPU a metadata request costs and ~3 ms it takes with its database round trips, a full
 process holds about two. Past four times that, a new request would only wait behind the others;
 the spike runs in BENCHMARKS.md measured admitted requests' p99 at 138-223 ms with the old limit
-of 256 and 41-62 ms with 8. Exempt: probes, metrics, the edge's segment authorisation (playing
-videos must not stall), and views (the fast path in api.view_fast_path answers them before
-the router, as long as Redis is up).
+of 256 and 41-62 ms with 8. Exempt, by declaring `opt={ALWAYS_ADMITTED: True}`: probes, metrics,
+the edge's segment authorisation (playing videos must not stall), and view POSTs (a view is one
+Redis call: refusing it saves little and loses a view).
 
 `VIDSTORE_ADMISSION=adaptive` replaces the fixed limit with `GradientLimit`, which finds it from the
 latencies it sees (the limit a machine can afford depends on its cores and its neighbours)."""
 
 from __future__ import annotations
 
-import re
 import time
 
 from litestar.enums import ScopeType
@@ -27,7 +26,8 @@ from api.errors import asgi_error
 
 SHED = Counter("vidstore_requests_shed_total", "Requests refused with 503 by admission control")
 IN_FLIGHT = Gauge("vidstore_requests_in_flight", "Requests being handled", multiprocess_mode="livesum")
-_ALWAYS_ADMITTED = re.compile(r"/health/.*|/metrics|/internal/edge/.*|/v1/videos/[0-9]+/views/?")
+# A route declares itself exempt with `opt={ALWAYS_ADMITTED: True}` (on it or its controller).
+ALWAYS_ADMITTED = "always_admitted"
 
 
 LIMIT = Gauge("vidstore_admission_limit", "Requests admitted in flight per process", multiprocess_mode="max")
@@ -85,7 +85,7 @@ class AdmissionControl(ASGIMiddleware):
         LIMIT.set(max_in_flight)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        exempt = _ALWAYS_ADMITTED.fullmatch(scope["path"]) is not None
+        exempt = bool(scope["route_handler"].opt.get(ALWAYS_ADMITTED))
         limit = self.max_in_flight if self.adaptive is None else int(self.adaptive.limit)
         if self.in_flight >= limit and not exempt:
             SHED.inc()

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from litestar import Litestar
 from litestar.plugins.prometheus import PrometheusConfig
 
-from api import contract, logs, view_fast_path
+from api import contract, logs
 from api.admission import AdmissionControl
 from api.bodies import check_body
 from api.deps import dependencies
@@ -25,43 +24,23 @@ from api.domain.watch.controllers import WatchController
 from api.errors import exception_handlers
 from api.ratelimit_middleware import RateLimitMiddleware
 from api.settings import Settings
-from api.state import AppState
+from api.wiring import Services
 
 
-class VidstoreApp(Litestar):
-    """Litestar, with view POSTs answered before its router when the setting asks for it."""
-
-    view_fast_path = False
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
-            send = logs.bind(scope, send)  # X-Request-ID: taken or set, returned, logged, put in jobs
-        if self.view_fast_path and scope["type"] == "http" and scope["method"] == "POST":
-            video_id = view_fast_path.match(scope["path"])
-            if video_id is not None:
-                scope["app"] = scope["litestar_app"] = self
-                await view_fast_path.serve(self.state.app, video_id, scope, receive, send)
-                return
-        await super().__call__(scope, receive, send)
-
-
-def create_app(settings: Settings | None = None) -> VidstoreApp:
+def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     logs.configure("api")
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        state = AppState.create(settings)
-        app.state.app = state
-        try:
+        async with Services.opened(settings) as services:
+            app.state.services = services  # read by the providers in api.deps, nothing else
             yield
-        finally:
-            await state.close()
 
     prometheus = PrometheusConfig(
         app_name="vidstore", prefix="vidstore_http", group_path=True, exclude=["^/metrics", "^/health"]
     )
-    app = VidstoreApp(
+    app = Litestar(
         route_handlers=[
             UserController,
             ChannelController,
@@ -79,6 +58,7 @@ def create_app(settings: Settings | None = None) -> VidstoreApp:
         dependencies=dependencies,
         exception_handlers=exception_handlers,
         middleware=[
+            logs.request_ids,  # X-Request-ID: taken or set, returned, logged, put in jobs
             prometheus.middleware,
             AdmissionControl(settings.max_in_flight, adaptive=settings.admission == "adaptive"),
             RateLimitMiddleware(),
@@ -95,5 +75,4 @@ def create_app(settings: Settings | None = None) -> VidstoreApp:
         debug=False,
     )
     contract.finish(app, settings)
-    app.view_fast_path = settings.view_fast_path
     return app

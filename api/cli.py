@@ -14,11 +14,8 @@ from prometheus_client import start_http_server
 
 from api import logs, storage
 from api.domain.processing.sweeper import sweep
-from api.domain.processing.worker import Worker
-from api.domain.videos import services as videos
-from api.domain.views.flusher import Flusher
 from api.settings import Settings
-from api.state import AppState
+from api.wiring import Services
 from capacity import cli as capacity_cli
 
 
@@ -35,9 +32,8 @@ def _service(metrics_port: int | None) -> asyncio.Event:
 
 async def _flush(once: bool, metrics_port: int | None) -> None:
     settings = Settings.from_env()
-    state = AppState.create(settings)
-    flusher = Flusher(state.db.primary, state.views, settings.flush_lease_seconds, settings.shards or None)
-    try:
+    async with Services.opened(settings) as services:
+        flusher = services.flusher()
         if once:
             print(await flusher.flush_once())
             return
@@ -48,56 +44,42 @@ async def _flush(once: bool, metrics_port: int | None) -> None:
             [r.name for r in await flusher.shards()],
         )
         await flusher.run(settings.flush_interval_seconds, stop)
-    finally:
-        await state.close()
 
 
 async def _video_status(
     video_id: int, status: str, duration_ms: int | None, manifest_key: str | None, reason: str | None
 ) -> None:
-    state = AppState.create(Settings.from_env())
-    try:
+    async with Services.opened(Settings.from_env()) as services:
         fields: dict[str, object] = {"status": status}
         if status == "ready":
             fields["duration_ms"] = duration_ms
             fields["manifest_key"] = manifest_key or storage.manifest_key(video_id)
         if status == "failed":
             fields["failure_reason"] = reason or "failed"
-        updated = await videos.set_status(state, video_id, fields)
+        updated = await services.videos.set_fields_by_id(video_id, fields)
         if updated is None:
             raise SystemExit(f"video {video_id} not found")
         print(f"video {updated.video_id}: {updated.status}")
-    finally:
-        await state.close()
 
 
 async def _worker(metrics_port: int | None) -> None:
-    state = AppState.create(Settings.from_env())
-    try:
+    async with Services.opened(Settings.from_env()) as services:
         stop = _service(metrics_port)
-        logging.getLogger("vidstore.worker").info("worker consuming %s", state.jobs.stream)
-        await Worker(state).run(stop)
-    finally:
-        await state.close()
+        logging.getLogger("vidstore.worker").info("worker consuming %s", services.jobs.stream)
+        await services.worker().run(stop)
 
 
 async def _sweep(grace_seconds: float) -> None:
-    state = AppState.create(Settings.from_env())
-    try:
-        removed = await sweep(state, grace_seconds)
+    async with Services.opened(Settings.from_env()) as services:
+        removed = await sweep(services.videos, services.store, grace_seconds)
         print(f"swept the blobs of {len(removed)} deleted videos: {removed}")
-    finally:
-        await state.close()
 
 
 async def _storage_init() -> None:
-    state = AppState.create(Settings.from_env())
-    try:
-        await asyncio.to_thread(state.store.ensure_bucket)
-        await state.jobs.ensure_group()
-        print(f"bucket {state.store.bucket} and job queue ready")
-    finally:
-        await state.close()
+    async with Services.opened(Settings.from_env()) as services:
+        await asyncio.to_thread(services.store.ensure_bucket)
+        await services.jobs.ensure_group()
+        print(f"bucket {services.store.bucket} and job queue ready")
 
 
 def main() -> None:

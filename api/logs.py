@@ -69,3 +69,14 @@ def bind(scope: Mapping[str, Any], send: Send) -> Send:
         await send(message)
 
     return send_with_id
+
+
+def request_ids(app: Any) -> Any:
+    """The app's outermost middleware: every HTTP request gets its id (see `bind`)."""
+
+    async def with_request_id(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            send = bind(scope, send)
+        await app(scope, receive, send)
+
+    return with_request_id

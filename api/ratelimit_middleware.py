@@ -29,6 +29,7 @@ def _unlimited_path(scope: Scope) -> bool:
 class LimitCheck:
     refusal: ASGIResponse | None  # a 429 to send instead of handling the request
     headers: dict[str, str]  # RateLimit-* headers for the response
+    reset: float = 0.0  # when the window resets (epoch seconds)
 
 
 async def check(limiter: RateLimiter, scope: Scope) -> LimitCheck:
@@ -40,12 +41,12 @@ async def check(limiter: RateLimiter, scope: Scope) -> LimitCheck:
         log.warning("rate limiter unavailable, request let through: %r", exc)
         return LimitCheck(None, {})
     if hits > limiter.limit:
-        return LimitCheck(asgi_error(429, limiter.detail, reset, limiter.headers(hits, reset)), {})
-    return LimitCheck(None, limiter.headers(hits, reset))
+        return LimitCheck(asgi_error(429, limiter.detail, reset, limiter.headers(hits, reset)), {}, reset)
+    return LimitCheck(None, limiter.headers(hits, reset), reset)
 
 
 def limiter_of(scope: Scope) -> RateLimiter:
-    limiter: RateLimiter = scope["litestar_app"].state.app.limiter
+    limiter: RateLimiter = scope["litestar_app"].state.services.limiter
     return limiter
 
 

@@ -65,7 +65,6 @@ class Settings:
     video_cache_ttl_seconds: int
     view_dedupe_seconds: int
     max_in_flight: int
-    view_fast_path: bool  # answer view POSTs before the router (api.view_fast_path)
     s3_endpoint: str
     s3_access_key: str
     s3_secret_key: str
@@ -108,7 +107,6 @@ class Settings:
             view_dedupe_seconds=int(env("VIDSTORE_VIEW_DEDUPE_SECONDS", "30")),
             # Requests in flight per process before new ones are shed with 503 (views exempt).
             max_in_flight=int(env("VIDSTORE_MAX_IN_FLIGHT", "8")),
-            view_fast_path=env("VIDSTORE_VIEW_FAST_PATH", "1") != "0",
             s3_endpoint=env("VIDSTORE_S3_ENDPOINT", "http://127.0.0.1:15900"),
             s3_access_key=_require("VIDSTORE_S3_ACCESS_KEY"),
             s3_secret_key=_require("VIDSTORE_S3_SECRET_KEY"),

@@ -9,8 +9,8 @@ makes the run fail (the counts are in the JSON).
 
 Equal-work references:
 - a view POST against the bare ASGI app on the same server (no framework) and GET /health/live;
-- the view fast path against the router with the same one Redis call per view (the router's
-  separate rate-limit call turned off for that route), and as served (two calls), labelled;
+- with VIDSTORE_BENCH_BEFORE=<checkout of an earlier commit>, the view route against that
+  commit's, side by side (both one Redis call per view);
 - views with the production dedupe window (30 s) and distinct viewers, and without dedupe;
 - the hot video's buffered counting against a row UPDATE per view with
   innodb_flush_log_at_trx_commit=1 and =2 (the buffer acknowledges after Redis's everysec fsync);
@@ -49,11 +49,10 @@ import httpx
 import redis
 
 from api import storage
-from api.domain.videos import services as videos
 from api.domain.views.buffer import ViewBuffer
 from api.domain.views.flusher import Flusher
 from api.settings import Settings
-from api.state import AppState
+from api.wiring import Services
 from loadtest.serving import granian, wait_until_ok
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -213,12 +212,17 @@ def redis_benchmark(pipeline: int) -> float:
 
 @contextmanager
 def serve(
-    target: str = "api.app:create_app", env: dict[str, str] | None = None, factory: bool = True
+    target: str = "api.app:create_app",
+    env: dict[str, str] | None = None,
+    factory: bool = True,
+    cwd: Path | None = None,
 ) -> Iterator[str]:
     """granian, one worker, pinned to the server core, with the benchmark's settings."""
     # Startup waits long: on a shared machine one pinned core imports the app slowly.
     env = BENCH_ENV | (env or {})
-    with granian(target, env, factory=factory, cpu=SERVER_CORE, log_level="error", startup_seconds=120) as u:
+    with granian(
+        target, env, factory=factory, cpu=SERVER_CORE, log_level="error", startup_seconds=120, cwd=cwd
+    ) as u:
         yield u
 
 
@@ -251,8 +255,7 @@ async def _ready_videos(api: str, env: dict[str, str], count: int, concurrency: 
                 return int(made.json()["video_id"])
 
         ids = list(await asyncio.gather(*(one() for _ in range(count))))
-    state = AppState.create(backend_settings(env))
-    try:
+    async with Services.opened(backend_settings(env)) as services:
 
         async def ready(video_id: int) -> None:
             async with sem:
@@ -261,11 +264,9 @@ async def _ready_videos(api: str, env: dict[str, str], count: int, concurrency: 
                     "duration_ms": 60_000,
                     "manifest_key": storage.manifest_key(video_id),
                 }
-                assert await videos.set_status(state, video_id, fields) is not None
+                assert await services.videos.set_fields_by_id(video_id, fields) is not None
 
         await asyncio.gather(*(ready(v) for v in ids))
-    finally:
-        await state.close()
     return ids
 
 
@@ -344,57 +345,57 @@ def flush_log(backend: str, value: int) -> Iterator[None]:
 
 
 def ingest(seconds: float, runs: int) -> dict[str, Any]:
-    """Views against the bare app and the trivial endpoint; fast path against the router."""
+    """Views against the bare app and the trivial endpoint; with VIDSTORE_BENCH_BEFORE (a checkout
+    of an earlier commit), the view route side by side with that commit's, serving the same work:
+    one Redis script call per view (rate-limit hit, dedupe, buffer), the same checks and answer."""
+    before = os.environ.get("VIDSTORE_BENCH_BEFORE")
     with ExitStack() as stack:
         api = stack.enter_context(serve())
         nodedupe = stack.enter_context(serve(env={"VIDSTORE_VIEW_DEDUPE_SECONDS": "0"}))
-        routed_one = stack.enter_context(serve("loadtest.benchapp:routed_one_redis_call"))
-        routed = stack.enter_context(serve(env={"VIDSTORE_VIEW_FAST_PATH": "0"}))
         bare = stack.enter_context(serve("loadtest.bare:app", factory=False))
+        earlier = None
+        if before:
+            earlier = stack.enter_context(serve(env={"PYTHONPATH": before}, cwd=Path(before)))
         vid = ready_videos(api, {}, 1)[0]
         path = f"/v1/videos/{vid}/views"
         warm([f"{bare}/", f"{api}/health/live"])
-        warm([base + path for base in (api, nodedupe, routed_one, routed)], "POST")
+        warm([base + path for base in (api, nodedupe, earlier) if base], "POST")
 
         def views(base: str) -> Measure:
             return lambda: wrk(base + path, seconds, method="POST", distinct_viewers=True)
 
-        r = interleaved(
-            {
-                "bare": lambda: wrk(f"{bare}/", seconds),
-                "trivial": lambda: wrk(f"{api}/health/live", seconds),
-                "views": views(api),
-                "views_nodedupe": views(nodedupe),
-                "routed_one_call": views(routed_one),
-                "routed_as_served": views(routed),
-            },
-            runs,
-        )
-    return {
-        "figures": {
-            "bare": figure(r["bare"], what="bare ASGI app, same server (GET /)"),
-            "trivial": figure(r["trivial"], what="GET /health/live (through Litestar)"),
-            "views": figure(r["views"], what="POST view, fast path, dedupe 30 s, distinct viewers"),
-            "views_nodedupe": figure(r["views_nodedupe"], what="POST view, fast path, dedupe OFF"),
-            "routed_one_call": figure(
-                r["routed_one_call"], what="POST view through the router, one Redis call (no separate limit)"
-            ),
-            "routed_as_served": figure(
-                r["routed_as_served"], what="POST view through the router as served (2 Redis calls)"
-            ),
-        },
-        "ratios": {
-            "views_over_bare": ratio(r["views"], r["bare"], of="views", over="bare ASGI app"),
-            "views_over_trivial": ratio(r["views"], r["trivial"], of="views", over="GET /health/live"),
-            "fast_over_routed_same_calls": ratio(
-                r["views"], r["routed_one_call"], of="fast path", over="router, same Redis calls"
-            ),
-            "fast_over_routed_as_served": ratio(
-                r["views"], r["routed_as_served"], of="fast path", over="router as served (one more call)"
-            ),
-            "dedupe_on_over_off": ratio(r["views"], r["views_nodedupe"], of="dedupe on", over="dedupe off"),
-        },
+        measures = {
+            "bare": lambda: wrk(f"{bare}/", seconds),
+            "trivial": lambda: wrk(f"{api}/health/live", seconds),
+            "views": views(api),
+            "views_nodedupe": views(nodedupe),
+        }
+        if earlier:
+            measures["views_before"] = views(earlier)
+        r = interleaved(measures, runs)
+    figures = {
+        "bare": figure(r["bare"], what="bare ASGI app, same server (GET /)"),
+        "trivial": figure(r["trivial"], what="GET /health/live (through Litestar)"),
+        "views": figure(r["views"], what="POST view, dedupe 30 s, distinct viewers"),
+        "views_nodedupe": figure(r["views_nodedupe"], what="POST view, dedupe OFF"),
     }
+    ratios = {
+        "views_over_bare": ratio(r["views"], r["bare"], of="views", over="bare ASGI app"),
+        "views_over_trivial": ratio(r["views"], r["trivial"], of="views", over="GET /health/live"),
+        "dedupe_on_over_off": ratio(r["views"], r["views_nodedupe"], of="dedupe on", over="dedupe off"),
+    }
+    if earlier:
+        label = f"POST view as served by {_commit(Path(before or '.'))}, same work"
+        figures["views_before"] = figure(r["views_before"], what=label)
+        ratios["views_over_before"] = ratio(r["views"], r["views_before"], of="views", over=label)
+    return {"figures": figures, "ratios": ratios}
+
+
+def _commit(checkout: Path) -> str:
+    done = subprocess.run(
+        ["git", "-C", str(checkout), "log", "-1", "--format=%h"], capture_output=True, text=True
+    )
+    return f"commit {done.stdout.strip() or checkout}"
 
 
 def hot_video(backend: str, env: dict[str, str], seconds: float, runs: int) -> dict[str, Any]:
@@ -447,21 +448,18 @@ def zipf_counts(rows: int, exponent: float, seed: int = 7) -> list[int]:
 
 
 async def _flush_once(env: dict[str, str], counts: list[int]) -> dict[str, float]:
-    state = AppState.create(backend_settings(env))
-    buffer = ViewBuffer(state.redis, f"bench{time.time_ns()}")
     base = 3 * 10**12 + time.time_ns() % 10**11
-    try:
-        async with state.redis.pipeline(transaction=False) as pipe:
+    async with Services.opened(backend_settings(env)) as services:
+        buffer = ViewBuffer(services.redis, f"bench{time.time_ns()}")
+        async with services.redis.pipeline(transaction=False) as pipe:
             for i, n in enumerate(counts):
                 pipe.hincrby(buffer.live, f"{base + i % 100}:{base + i}", n)
             pipe.set(buffer.live_total, sum(counts))
             await pipe.execute()
-        flusher = Flusher(state.db.primary, buffer, lease_seconds=60)  # the shards: read from the cluster
+        flusher = Flusher(services.db.primary, buffer, lease_seconds=60)  # shards: read from the cluster
         started = time.perf_counter()
         report = await flusher.flush_once()
         took = time.perf_counter() - started
-    finally:
-        await state.close()
     assert report.failed == 0 and report.views == sum(counts), report
     return {
         "rows_per_s": report.rows / took,
@@ -607,7 +605,7 @@ def capacity_inputs(r: dict[str, Any], db: str) -> dict[str, Any]:
         return {k: f[section]["figures"][name][key][k] for k in ("median", "min", "max")} | {"from": note}
 
     return {
-        "view_rps": take("ingest", "views", "rps", "POST view, fast path, dedupe on"),
+        "view_rps": take("ingest", "views", "rps", "POST view, dedupe on"),
         "get_video_local_rps": take(f"get_video_{db}", "local_hit", "rps", f"{db}, in-process hit"),
         "get_video_redis_rps": take(f"get_video_{db}", "redis_hit", "rps", f"{db}, Redis hit"),
         "get_video_miss_rps": take(f"get_video_{db}", "miss", "rps", f"{db}, real miss"),

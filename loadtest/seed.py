@@ -18,9 +18,8 @@ from typing import Any
 import httpx
 
 from api import storage
-from api.domain.videos import services as videos
 from api.settings import Settings
-from api.state import AppState
+from api.wiring import Services
 from loadtest.backoff import send
 
 SEED_FILE = Path(
@@ -45,13 +44,10 @@ async def _put(client: httpx.AsyncClient, url: str, key: str) -> None:
 
 async def mark_ready(video_ids: list[int], settings: Settings | None = None) -> None:
     """What the worker does once a video is transcoded (load data skips the transcoding)."""
-    state = AppState.create(settings or Settings.from_env())
-    try:
+    async with Services.opened(settings or Settings.from_env()) as services:
         for video_id in video_ids:
             ready = {"status": "ready", "duration_ms": 60_000, "manifest_key": storage.manifest_key(video_id)}
-            assert await videos.set_status(state, video_id, ready) is not None
-    finally:
-        await state.close()
+            assert await services.videos.set_fields_by_id(video_id, ready) is not None
 
 
 async def seed(

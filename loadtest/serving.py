@@ -54,8 +54,10 @@ def granian(
     cpu: int | None = None,
     log_level: str = "warning",
     startup_seconds: float = 120,
+    cwd: Path | None = None,
 ) -> Iterator[str]:
-    """One granian worker serving `target` (pinned to core `cpu` if given); yields its base URL."""
+    """One granian worker serving `target` (pinned to core `cpu` if given) from `cwd` (by default this
+    checkout); yields its base URL."""
     port = free_port()
     args = ["taskset", "-c", str(cpu)] if cpu is not None else []
     args += [str(Path(sys.executable).parent / "granian"), "--interface", "asgi"]
@@ -63,7 +65,7 @@ def granian(
     args += ["--host", "127.0.0.1", "--port", str(port), "--workers", "1", "--no-access-log"]
     args += ["--log-level", log_level, target]
     # A session of its own: granian's worker is a child process, and a kill must reach it too.
-    process = subprocess.Popen(args, cwd=ROOT, env=os.environ | (env or {}), start_new_session=True)
+    process = subprocess.Popen(args, cwd=cwd or ROOT, env=os.environ | (env or {}), start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
         # Generous: on a loaded shared machine the import alone has taken over 30 s.

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pymysql
 import pytest
@@ -22,10 +22,9 @@ from httpx import ASGITransport, AsyncClient, Response
 
 from api import storage
 from api.app import create_app
-from api.domain.videos import services as videos
 from api.domain.views.flusher import Flusher
 from api.settings import Settings
-from api.state import AppState
+from api.wiring import Services
 
 logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request drowns failures
 
@@ -62,10 +61,11 @@ async def running(settings: Settings) -> AsyncIterator[Api]:
     if server.done():
         server.result()  # startup failed: raise its error
     # The client address the app sees; rate limits and IP-bound tokens use it.
-    transport = ASGITransport(app=app, client=("192.0.2.10", 50000))
+    # (httpx types the app with its own, looser ASGI message types than Litestar's)
+    transport = ASGITransport(app=cast(Any, app), client=("192.0.2.10", 50000))
     try:
         async with AsyncClient(transport=transport, base_url="http://vidstore.test") as client:
-            yield Api(client, app.state.app)
+            yield Api(client, app.state.services)
     finally:
         stop.set()
         await server
@@ -121,14 +121,14 @@ class Caller:
 class Api:
     """Thin helpers over the HTTP API so tests read as the steps a client takes."""
 
-    def __init__(self, client: AsyncClient, state: AppState) -> None:
+    def __init__(self, client: AsyncClient, services: Services) -> None:
         self.client = client
-        self.state = state
+        self.services = services
 
     def flusher(self, shards: tuple[str, ...] | None = None) -> Flusher:
         """A flusher with the cluster's shard map, or a fixed one (on plain MariaDB, any map works:
         it is one database, so grouping by a finer map only splits the transactions)."""
-        return Flusher(self.state.db.primary, self.state.views, lease_seconds=30, shards=shards)
+        return Flusher(self.services.db.primary, self.services.buffer, lease_seconds=30, shards=shards)
 
     async def user(self, name: str = "someone") -> Caller:
         response = await self.client.post("/v1/users", json={"name": name})
@@ -173,7 +173,7 @@ class Api:
         fields: dict[str, Any] = {"status": status}
         if status == "ready":
             fields |= {"duration_ms": 61_000, "manifest_key": storage.manifest_key(video_id)}
-        assert await videos.set_status(self.state, video_id, fields) is not None
+        assert await self.services.videos.set_fields_by_id(video_id, fields) is not None
 
     async def views(self, video_id: int, caller: Caller | None = None) -> dict[str, int]:
         response = await self.client.get(

@@ -20,7 +20,7 @@ async def owner(api: Api) -> tuple[Caller, int, int]:
 
 
 async def rows(api: Api, table: str) -> int:
-    async with api.state.db.primary.connect() as conn:
+    async with api.services.db.primary.connect() as conn:
         return int((await conn.execute(text(f"SELECT COUNT(*) FROM {table}"))).scalar_one())
 
 
@@ -119,7 +119,7 @@ async def test_bad_page_parameters_name_the_field(
 async def test_oversized_body_is_413_and_writes_nothing(api: Api, owner: tuple[Caller, int, int]) -> None:
     alice, channel_id, _ = owner
     before = await rows(api, "videos")
-    size = api.state.settings.max_body_bytes
+    size = api.services.settings.max_body_bytes
     response = await api.client.post(
         f"/v1/channels/{channel_id}/videos",
         json={"title": "t", "description": "d" * size},

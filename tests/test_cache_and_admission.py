@@ -22,7 +22,7 @@ def video_reads(api: Api) -> Iterator[list[str]]:
         if statement.startswith("SELECT") and "FROM videos WHERE video_id" in statement:
             seen.append(statement)
 
-    engines = {api.state.db.primary.sync_engine, api.state.db.replica.sync_engine}
+    engines = {api.services.db.primary.sync_engine, api.services.db.replica.sync_engine}
     for engine in engines:
         event.listen(engine, "before_cursor_execute", record)
     try:
@@ -35,7 +35,7 @@ def video_reads(api: Api) -> Iterator[list[str]]:
 async def test_hot_reads_come_from_the_cache(api: Api) -> None:
     alice = await api.user()
     video_id = await api.video(alice, await api.channel(alice))
-    await api.state.videos.invalidate(video_id)
+    await api.services.videos.cache.invalidate(video_id)
     with video_reads(api) as reads:
         for _ in range(20):
             assert (await api.client.get(f"/v1/videos/{video_id}")).status_code == 200
@@ -46,7 +46,7 @@ async def test_hot_reads_come_from_the_cache(api: Api) -> None:
 async def test_a_stampede_on_a_cold_key_loads_once(api: Api) -> None:
     alice = await api.user()
     video_id = await api.video(alice, await api.channel(alice))
-    await api.state.videos.invalidate(video_id)
+    await api.services.videos.cache.invalidate(video_id)
     with video_reads(api) as reads:
         answers = await asyncio.gather(*(api.client.get(f"/v1/videos/{video_id}") for _ in range(50)))
     assert all(a.status_code == 200 for a in answers)
@@ -71,9 +71,8 @@ async def test_overload_is_shed_with_503_but_views_are_admitted() -> None:
         video_id = await app.video(alice, await app.channel(alice))
         # Two requests in flight hold the only slots: park them inside the app on a lock.
         gate = asyncio.Event()
-        from api.domain.videos import services
-
-        original = services.find
+        videos = app.services.videos
+        original = videos.find
         entered: list[object] = []
 
         async def slow_find(*args: Any) -> Any:
@@ -84,7 +83,7 @@ async def test_overload_is_shed_with_503_but_views_are_admitted() -> None:
         async def inside(n: int) -> bool:
             return len(entered) >= n
 
-        services.find = slow_find  # type: ignore[assignment]
+        videos.find = slow_find  # type: ignore[method-assign,assignment]
         try:
             parked = [asyncio.create_task(app.client.get(f"/v1/videos/{video_id}")) for _ in range(2)]
             await eventually(lambda: inside(2), 5, "two requests parked inside the app", every=0.01)
@@ -99,7 +98,7 @@ async def test_overload_is_shed_with_503_but_views_are_admitted() -> None:
             assert (await view).status_code == 202
             assert [(await p).status_code for p in parked] == [200, 200]
         finally:
-            services.find = original
+            videos.find = original  # type: ignore[method-assign]
             gate.set()
         assert (await app.client.get(f"/v1/channels/{2**62}")).status_code == 404  # room again
 
@@ -122,7 +121,7 @@ async def test_another_process_sees_a_write_within_the_local_ttl(api: Api) -> No
 
     alice = await api.user()
     video_id = await api.video(alice, await api.channel(alice))
-    async with running(api.state.settings) as other:
+    async with running(api.services.settings) as other:
         assert (await other.client.get(f"/v1/videos/{video_id}")).json()["title"] == "v"  # cached there
         await api.client.patch(f"/v1/videos/{video_id}", json={"title": "new"}, headers=alice.auth)
         assert (await api.client.get(f"/v1/videos/{video_id}")).json()[

@@ -16,7 +16,7 @@ from tests.conftest import Api, running
 async def test_a_slow_refill_loses_to_a_newer_write(api: Api, write: str) -> None:
     alice = await api.user()
     video_id = await api.video(alice, await api.channel(alice))
-    cache = api.state.videos
+    cache = api.services.videos.cache
     await cache.invalidate(video_id)  # the entry has expired
     held, release = asyncio.Event(), asyncio.Event()
     original_put = cache.put
@@ -46,7 +46,7 @@ async def test_a_slow_refill_loses_to_a_newer_write(api: Api, write: str) -> Non
         release.set()
     await api.settled()
     # What every process now reads from Redis (another app instance: no local copy of its own).
-    async with running(api.state.settings) as other:
+    async with running(api.services.settings) as other:
         seen: Any = await other.client.get(f"/v1/videos/{video_id}")
     if write == "patch":
         assert seen.status_code == 200 and seen.json()["title"] == "new", seen.text

@@ -72,8 +72,8 @@ async def hls_video(api: Api, owner: Caller, visibility: str = "public") -> int:
     """A ready video whose files are in the bucket (written directly: no transcode needed here)."""
     video_id = await api.video(owner, await api.channel(owner), visibility=visibility)
     for name, body in FILES.items():
-        api.state.store.client.put_object(
-            Bucket=api.state.store.bucket, Key=f"videos/{video_id}/{name}", Body=body
+        api.services.store.client.put_object(
+            Bucket=api.services.store.bucket, Key=f"videos/{video_id}/{name}", Body=body
         )
     return video_id
 
@@ -173,7 +173,7 @@ async def test_the_api_redeems_nothing(api: Api) -> None:
     url = f"/internal/edge/videos/{video_id}/playability"
     assert (await api.client.get(url)).status_code == 401
     assert (await api.client.get(url, headers={"X-Edge-Secret": "guess"})).status_code == 401
-    ok = await api.client.get(url, headers={"X-Edge-Secret": api.state.settings.edge_secret})
+    ok = await api.client.get(url, headers={"X-Edge-Secret": api.services.settings.edge_secret})
     assert ok.json() == {"video_id": video_id, "playable": "public"}
     assert not any(name.lower().startswith("x-upstream") for name in ok.headers)
     schema = (await api.client.get("/schema/openapi.json")).json()

@@ -52,7 +52,7 @@ class World:
         return got
 
     def flusher_env(self, fault: str | None = None) -> dict[str, str]:
-        settings = self.api.state.settings
+        settings = self.api.services.settings
         env = {k: v for k, v in os.environ.items() if not k.startswith("VIDSTORE_CRASH_")}
         env |= {
             "VIDSTORE_REDIS_URL": settings.redis_url,
@@ -80,7 +80,7 @@ class World:
 
         async def empty() -> bool:  # pending batches wait for their dead flusher's lease to expire
             await flusher.flush_once()
-            views, batches, _ = await self.api.state.views.totals()
+            views, batches, _ = await self.api.services.buffer.totals()
             return views == 0 and batches == 0
 
         await eventually(empty, 60, "every buffered view to be flushed")
@@ -88,7 +88,7 @@ class World:
     async def reconcile(self, what: str) -> None:
         await self.drain()
         counted = {}
-        async with self.api.state.db.primary.connect() as conn:
+        async with self.api.services.db.primary.connect() as conn:
             for channel_id, video_id in self.videos:
                 counted[video_id] = await view_repo.get_views(conn, channel_id, video_id)
         wrong = {v: (counted[v], self.accepted[v]) for v in counted if counted[v] != self.accepted[v]}
@@ -218,7 +218,7 @@ async def test_one_shard_down_while_the_other_keeps_flushing(world: World) -> No
 
 
 async def counts(world: World, videos: list[int] | None = None) -> dict[int, int]:
-    async with world.api.state.db.primary.connect() as conn:
+    async with world.api.services.db.primary.connect() as conn:
         return {
             v: await view_repo.get_views(conn, c, v) for c, v in world.videos if videos is None or v in videos
         }

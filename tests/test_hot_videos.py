@@ -26,13 +26,13 @@ async def test_statements_per_10k_zipf_views(api: Api) -> None:
     statements = passes = rows = 0
     for start in range(0, VIEWS, FLUSH_EVERY):
         for channel_id, video_id in stream[start : start + FLUSH_EVERY]:
-            await api.state.views.record(channel_id, video_id, viewer="zipf")
+            await api.services.buffer.record(channel_id, video_id, viewer="zipf")
         result = await flusher.flush_once()
         assert result.failed == 0
         statements, rows, passes = statements + result.statements, rows + result.rows, passes + 1
     expected = Counter(video_id for _, video_id in stream)
     top_video, top_views = expected.most_common(1)[0]
-    async with api.state.db.primary.connect() as conn:
+    async with api.services.db.primary.connect() as conn:
         for channel_id, video_id in videos[:50]:
             assert await view_repo.get_views(conn, channel_id, video_id) == expected[video_id]
     shards = len(await flusher.shards())

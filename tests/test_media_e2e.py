@@ -372,13 +372,13 @@ def test_retries_end_in_the_dead_letter_stream(stack: Stack) -> None:
 def test_deleting_a_video_removes_its_blobs_and_the_sweeper_catches_orphans(
     stack: Stack, tmp_path: Path
 ) -> None:
-    from api.state import AppState
+    from api.wiring import Services
 
     clip = make_clip(tmp_path / "short.mp4", seconds=2, bitrate="500k")
     video_id = stack.video("to delete")
     assert stack.wait_status(video_id, lambda: stack.upload(video_id, clip)) == "ready"
-    state = AppState.create(stack.settings)
-    assert list(state.store.keys(f"videos/{video_id}/"))
+    services = Services.create(stack.settings)
+    assert list(services.store.keys(f"videos/{video_id}/"))
     client = redis.Redis.from_url(stack.settings.redis_url)
     events = client.pubsub()
     events.subscribe(f"{stack.settings.redis_prefix}:events:video:{video_id}")
@@ -390,8 +390,8 @@ def test_deleting_a_video_removes_its_blobs_and_the_sweeper_catches_orphans(
         assert time.monotonic() < deadline, "blobs were not deleted"
     events.close()
     client.close()
-    assert not list(state.store.keys(f"videos/{video_id}/")) and not list(
-        state.store.keys(f"uploads/{video_id}/")
+    assert not list(services.store.keys(f"videos/{video_id}/")) and not list(
+        services.store.keys(f"uploads/{video_id}/")
     )
 
     import asyncio
@@ -399,15 +399,15 @@ def test_deleting_a_video_removes_its_blobs_and_the_sweeper_catches_orphans(
     from api.domain.processing.sweeper import sweep
 
     orphan = 10**15 + int(time.time())
-    state.store.client.put_object(
-        Bucket=state.store.bucket, Key=f"videos/{orphan}/hls/master.m3u8", Body=b"#EXTM3U"
+    services.store.client.put_object(
+        Bucket=services.store.bucket, Key=f"videos/{orphan}/hls/master.m3u8", Body=b"#EXTM3U"
     )
 
     async def sweep_once() -> list[int]:
         try:
-            return await sweep(state, grace_seconds=0)
+            return await sweep(services.videos, services.store, grace_seconds=0)
         finally:
-            await state.close()  # inside the loop its connections belong to
+            await services.close()  # inside the loop its connections belong to
 
     removed = asyncio.run(sweep_once())
-    assert orphan in removed and not list(state.store.keys(f"videos/{orphan}/"))
+    assert orphan in removed and not list(services.store.keys(f"videos/{orphan}/"))

@@ -84,18 +84,18 @@ async def test_playback_grant(api: Api) -> None:
     assert grant.status_code == 200
     body = grant.json()
     url = urlsplit(body["url"])
-    assert body["url"].startswith(api.state.settings.cdn_base_url + f"/videos/{video_id}/")
+    assert body["url"].startswith(api.services.settings.cdn_base_url + f"/videos/{video_id}/")
     assert url.path.endswith("/hls/master.m3u8") and not url.query  # the token lives in the path
-    ttl = api.state.settings.playback_ttl_seconds
+    ttl = api.services.settings.playback_ttl_seconds
     assert before + ttl <= body["expires_at"] <= int(time.time()) + ttl
-    verdict = verify_path(api.state.settings.playback_keys, url.path, "10.0.0.1", time.time())
+    verdict = verify_path(api.services.settings.playback_keys, url.path, "10.0.0.1", time.time())
     assert verdict.valid and verdict.audience == "pub" and verdict.file == "hls/master.m3u8"
 
     bound = await api.client.post(f"/v1/videos/{video_id}/playback", json={"bind_ip": True})
     path = urlsplit(bound.json()["url"]).path
     assert ".ip." in path
-    assert verify_path(api.state.settings.playback_keys, path, "192.0.2.10", time.time()).valid
-    assert not verify_path(api.state.settings.playback_keys, path, "10.9.9.9", time.time()).valid
+    assert verify_path(api.services.settings.playback_keys, path, "192.0.2.10", time.time()).valid
+    assert not verify_path(api.services.settings.playback_keys, path, "10.9.9.9", time.time()).valid
 
 
 async def test_playback_rules_match_what_strangers_are_told(api: Api) -> None:
@@ -120,7 +120,7 @@ async def test_playback_rules_match_what_strangers_are_told(api: Api) -> None:
 async def test_playability_for_the_edge(api: Api) -> None:
     alice = await api.user()
     channel_id = await api.channel(alice)
-    secret = {"X-Edge-Secret": api.state.settings.edge_secret}
+    secret = {"X-Edge-Secret": api.services.settings.edge_secret}
     cases = {
         await api.video(alice, channel_id, visibility="public"): (200, "public"),
         await api.video(alice, channel_id, visibility="unlisted"): (200, "public"),

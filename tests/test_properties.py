@@ -60,7 +60,7 @@ async def test_counts_equal_views_accepted(api: Api, ops: list[tuple[object, ...
     accepted = dict.fromkeys(videos, 0)
     # The cluster's own shard map, or one finer than it (each group is then still single-shard).
     flusher = api.flusher(("-40", "40-80", "80-c0", "c0-") if finer_map else None)
-    buffer = api.state.views
+    buffer = api.services.buffer
     for op in ops:
         if op[0] == "view":
             video_id = videos[int(str(op[1]))]

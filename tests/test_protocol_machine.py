@@ -16,8 +16,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from api.domain.views.flusher import Flusher
-from api.domain.views.services import count_views
-from api.state import AppState
+from api.wiring import Services
 from sharding import group_by_shard
 from tests.conftest import base_settings
 
@@ -29,7 +28,7 @@ class FlushProtocol(RuleBasedStateMachine):
         super().__init__()
         self.loop = asyncio.new_event_loop()
         tag = secrets.randbelow(2**32)  # not `random`: hypothesis reseeds it per example
-        self.state = AppState.create(base_settings(redis_prefix=f"machine{tag}"))
+        self.services = Services.create(base_settings(redis_prefix=f"machine{tag}"))
         # Counters of made-up videos over many channels (so, over both shards on Vitess).
         self.videos = [(10**12 + tag * 100 + i, 10**12 + tag * 100 + i) for i in range(6)]
         self.accepted: Counter[int] = Counter()
@@ -39,13 +38,13 @@ class FlushProtocol(RuleBasedStateMachine):
         return self.loop.run_until_complete(step)
 
     def flusher(self) -> Flusher:
-        return Flusher(self.state.db.primary, self.state.views, lease_seconds=30)
+        return Flusher(self.services.db.primary, self.services.buffer, lease_seconds=30)
 
     @rule(video=st.integers(0, 5), n=st.integers(1, 5))
     def view(self, video: int, n: int) -> None:
         channel_id, video_id = self.videos[video]
         for _ in range(n):
-            if self.run(self.state.views.record(channel_id, video_id, viewer="v")):
+            if self.run(self.services.buffer.record(channel_id, video_id, viewer="v")):
                 self.accepted[video_id] += 1
 
     @rule()
@@ -65,13 +64,13 @@ class FlushProtocol(RuleBasedStateMachine):
 
         async def die() -> None:
             owner = f"dead-{len(self.dead)}"
-            batch_id = await self.state.views.claim(owner, lease_seconds=30)
+            batch_id = await self.services.buffer.claim(owner, lease_seconds=30)
             if batch_id is None:
                 return
             self.dead.append((batch_id, owner))
             flusher = self.flusher()
             groups = group_by_shard(
-                await self.state.views.deltas(batch_id), lambda d: d.channel_id, await flusher.shards()
+                await self.services.buffer.deltas(batch_id), lambda d: d.channel_id, await flusher.shards()
             )
             shards = sorted(groups)
             for shard in shards[: {"none": 0, "some": 1, "all": len(shards)}[committed]]:
@@ -83,13 +82,13 @@ class FlushProtocol(RuleBasedStateMachine):
     @rule()
     def leases_expire(self) -> None:
         for batch_id, owner in self.dead:
-            self.run(self.state.views.release(batch_id, owner))
+            self.run(self.services.buffer.release(batch_id, owner))
         self.dead.clear()
 
     @invariant()
     def counts_equal_views_accepted(self) -> None:
         for channel_id, video_id in self.videos:
-            counted = self.run(count_views(self.state, channel_id, video_id))
+            counted = self.run(self.services.views.count_views(channel_id, video_id))
             assert counted.views == self.accepted[video_id], (video_id, counted, self.accepted[video_id])
 
     def teardown(self) -> None:
@@ -98,10 +97,10 @@ class FlushProtocol(RuleBasedStateMachine):
             for _ in range(5):
                 self.flush()
             for channel_id, video_id in self.videos:
-                counted = self.run(count_views(self.state, channel_id, video_id))
+                counted = self.run(self.services.views.count_views(channel_id, video_id))
                 assert counted.buffered == 0 and counted.flushed == self.accepted[video_id]
         finally:
-            self.run(self.state.close())
+            self.run(self.services.close())
             self.loop.close()
 
 

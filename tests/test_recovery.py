@@ -21,7 +21,7 @@ from sqlalchemy import text
 
 from api.domain.processing.outbox import RELAY_AFTER_SECONDS
 from api.settings import Settings
-from api.state import AppState
+from api.wiring import Services
 from loadtest.serving import wait_until_ok
 from tests.conftest import base_settings, report
 from tests.live import api_server, crashing_at, worker
@@ -74,17 +74,17 @@ def leftovers(settings: Settings, video_id: int) -> tuple[int, int]:
     """(outbox rows of the video, jobs pending in the stream)."""
 
     async def read() -> tuple[int, int]:
-        state = AppState.create(settings)
+        services = Services.create(settings)
         try:
-            async with state.db.primary.connect() as conn:
+            async with services.db.primary.connect() as conn:
                 rows = await conn.execute(
                     text("SELECT COUNT(*) FROM job_outbox WHERE video_id = :v"), {"v": video_id}
                 )
                 outbox = int(rows.scalar_one())
-            pending = await state.redis.xpending(state.jobs.stream, "workers")
+            pending = await services.redis.xpending(services.jobs.stream, "workers")
             return outbox, int(pending["pending"])
         finally:
-            await state.close()
+            await services.close()
 
     return asyncio.run(read())
 

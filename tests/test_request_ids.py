@@ -11,7 +11,6 @@ from typing import Any, cast
 import pytest
 
 from api.domain.processing.queue import Job
-from api.domain.processing.worker import Worker
 from api.logs import JsonFormatter
 from tests.conftest import Api
 
@@ -44,12 +43,14 @@ async def test_the_api_and_the_worker_log_a_requests_jobs_with_its_id(
     line = json.loads(JsonFormatter("api").format(enqueued[-1]))
     assert line["request_id"] == "del-42" and line["service"] == "api" and line["video_id"] == video, line
     # redis-py types XRANGE's reply as optional (entries and fields both): it is always a list
-    entries = cast("list[tuple[bytes, dict[Any, Any]]]", await api.state.redis.xrange(api.state.jobs.stream))
+    entries = cast(
+        "list[tuple[bytes, dict[Any, Any]]]", await api.services.redis.xrange(api.services.jobs.stream)
+    )
     jobs = [Job.parse(entry_id, fields) for entry_id, fields in entries]
     job = next(j for j in jobs if j.video_id == video and j.kind == "delete_blobs")
     assert job.request_id == "del-42"
     with caplog.at_level(logging.INFO, logger="vidstore.worker"):
-        await Worker(api.state, "request-id-test").handle(job)
+        await api.services.worker("request-id-test").handle(job)
     done = [r for r in caplog.records if r.name == "vidstore.worker" and "done" in r.getMessage()]
     assert done, caplog.text
     line = json.loads(JsonFormatter("worker").format(done[-1]))

@@ -113,7 +113,7 @@ async def reshard(to: str) -> tuple[float, str]:
 
 
 def vtgate_rows(api: Api, statement: str) -> list[tuple[Any, ...]]:
-    url = api.state.db.primary.url
+    url = api.services.db.primary.url
     with (
         pymysql.connect(host=url.host, port=url.port, user=url.username, password=url.password) as conn,
         conn.cursor() as cur,
@@ -135,7 +135,7 @@ def still_listening(uids: list[int]) -> list[int]:
 
 
 async def test_split_and_merge_under_load_lose_nothing(api: Api) -> None:
-    layout = await cluster_shards(api.state.db.primary)
+    layout = await cluster_shards(api.services.db.primary)
     assert layout == MERGED.split(","), (
         f"starts from -80,80- (make reshard KEYSPACE=vidstore TO={MERGED}): {layout}"
     )
@@ -164,7 +164,7 @@ async def test_split_and_merge_under_load_lose_nothing(api: Api) -> None:
             tasks += [asyncio.create_task(traffic.creator(client)) for _ in range(2)]
             try:
                 split_seconds, split_log = await reshard(SPLIT)
-                split_shards = await cluster_shards(api.state.db.primary)
+                split_shards = await cluster_shards(api.services.db.primary)
                 split_report = json.loads((ROOT / ".data/reports/reshard-vidstore-last.json").read_text())
                 merge_seconds, _ = await reshard(MERGED)
             finally:
@@ -200,7 +200,7 @@ async def test_split_and_merge_under_load_lose_nothing(api: Api) -> None:
     for run in (split_report, last):
         assert run["vdiff"]["State"] == "completed" and not run["vdiff"]["HasMismatch"], run
     assert still_listening([110, 111, 120, 121, 130, 131, 140, 141]) == []  # the split's shards, retired
-    assert await cluster_shards(api.state.db.primary) == MERGED.split(",")
+    assert await cluster_shards(api.services.db.primary) == MERGED.split(",")
     assert {r[0] for r in vtgate_rows(api, "SHOW VITESS_SHARDS")} >= {"vidstore/-80", "vidstore/80-"}
     pause = traffic.longest_write_pause()
     report(

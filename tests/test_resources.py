@@ -12,7 +12,7 @@ async def test_user_gets_a_key_that_authenticates_and_is_stored_hashed(api: Api)
     me = await api.client.get("/v1/me", headers=alice.auth)
     assert me.status_code == 200
     assert me.json()["user_id"] == alice.user_id and me.json()["name"] == "alice"
-    async with api.state.db.primary.connect() as conn:
+    async with api.services.db.primary.connect() as conn:
         stored = (
             await conn.execute(
                 text("SELECT api_key_hash FROM users WHERE user_id = :u"), {"u": alice.user_id}

@@ -23,9 +23,8 @@ import httpx
 import pytest
 
 from api import storage
-from api.domain.videos import services as videos
 from api.settings import Settings
-from api.state import AppState
+from api.wiring import Services
 from tests.conftest import BACKEND, base_settings, report
 from tests.live import ROOT, free_port
 from tests.test_media_e2e import Stack, children, make_clip
@@ -135,12 +134,12 @@ def back(rig: Supervised, program: str, old: int, probe: str, limit: float) -> t
 
 def make_ready(settings: Settings, video_id: int) -> None:
     async def go() -> None:
-        state = AppState.create(settings)
+        services = Services.create(settings)
         try:
             ready = {"status": "ready", "duration_ms": 1000, "manifest_key": storage.manifest_key(video_id)}
-            assert await videos.set_status(state, video_id, ready) is not None
+            assert await services.videos.set_fields_by_id(video_id, ready) is not None
         finally:
-            await state.close()
+            await services.close()
 
     asyncio.run(go())
 

@@ -11,7 +11,7 @@ from tests.conftest import Api
 
 
 async def db_views(api: Api, video_id: int) -> int:
-    async with api.state.db.primary.connect() as conn:
+    async with api.services.db.primary.connect() as conn:
         row = (
             await conn.execute(text("SELECT views FROM video_views WHERE video_id = :v"), {"v": video_id})
         ).one_or_none()
@@ -79,18 +79,18 @@ async def test_replaying_a_committed_batch_counts_nothing_twice(api: Api) -> Non
     for _ in range(5):
         await api.view(video_id)
     flusher = api.flusher()
-    batch_id = await api.state.views.claim("crashed-flusher", lease_seconds=30)
+    batch_id = await api.services.buffer.claim("crashed-flusher", lease_seconds=30)
     assert batch_id is not None
-    deltas = await api.state.views.deltas(batch_id)
+    deltas = await api.services.buffer.deltas(batch_id)
     await flusher._apply_shard(batch_id, deltas)  # committed ... then the process "dies"
-    await api.state.views.release(batch_id, "crashed-flusher")
+    await api.services.buffer.release(batch_id, "crashed-flusher")
     assert await db_views(api, video_id) == 5
     assert (await api.views(video_id))["views"] == 5  # the pending copy is not counted twice
 
     report = await flusher.flush_once()
     assert report.replayed == 1 and report.failed == 0 and batch_id in report.batches_done
     assert await db_views(api, video_id) == 5
-    assert await api.state.views.pending() == []
+    assert await api.services.buffer.pending() == []
 
 
 async def test_a_batch_half_applied_before_a_merge_is_finished_once_after_it(api: Api) -> None:
@@ -120,10 +120,10 @@ async def test_a_batch_half_applied_before_a_merge_is_finished_once_after_it(api
         half = await api.flusher(("-40", "40-80", "80-c0", "c0-")).flush_once()
     finally:
         faultpoints.inject("before_commit", None)
-    assert (half.applied, half.failed) == (1, 1) and len(await api.state.views.pending()) == 1
+    assert (half.applied, half.failed) == (1, 1) and len(await api.services.buffer.pending()) == 1
     assert [await db_views(api, v) for v in videos] == [3, 0]
     merged = await api.flusher(("-80", "80-")).flush_once()
-    assert merged.failed == 0 and merged.views == 3 and await api.state.views.pending() == []
+    assert merged.failed == 0 and merged.views == 3 and await api.services.buffer.pending() == []
     assert [await db_views(api, v) for v in videos] == [3, 3]
 
 
@@ -131,11 +131,11 @@ async def test_a_leased_batch_is_left_to_its_flusher(api: Api) -> None:
     alice = await api.user()
     video_id = await api.video(alice, await api.channel(alice))
     await api.view(video_id)
-    batch_id = await api.state.views.claim("other-live-flusher", lease_seconds=30)
+    batch_id = await api.services.buffer.claim("other-live-flusher", lease_seconds=30)
     assert batch_id is not None
     report = await api.flusher().flush_once()
     assert batch_id not in report.batches_done and await db_views(api, video_id) == 0
-    await api.state.views.release(batch_id, "other-live-flusher")  # its lease ends (or expires)
+    await api.services.buffer.release(batch_id, "other-live-flusher")  # its lease ends (or expires)
     assert batch_id in (await api.flusher().flush_once()).batches_done
     assert await db_views(api, video_id) == 1
 
@@ -147,14 +147,14 @@ async def test_prune_forgets_old_replay_records(api: Api) -> None:
     await api.view(video_id)
     await api.flusher().flush_once()
     params = {"c": channel_id}
-    async with api.state.db.primary.begin() as conn:
+    async with api.services.db.primary.begin() as conn:
         aged = await conn.execute(
             text("UPDATE flush_log SET applied_at = applied_at - INTERVAL 2 DAY WHERE channel_id = :c"),
             params,
         )
         assert aged.rowcount == 1
     assert await api.flusher().prune() >= 1  # on every shard, one at a time
-    async with api.state.db.primary.connect() as conn:
+    async with api.services.db.primary.connect() as conn:
         left = await conn.execute(text("SELECT COUNT(*) FROM flush_log WHERE channel_id = :c"), params)
         assert left.scalar_one() == 0
 
@@ -176,7 +176,7 @@ async def test_a_viewers_repeats_within_the_window_count_once() -> None:
         ]
         counts = await app.views(video_id)
         assert counts["views"] == 3 and counts["unique_viewers_today"] == 3
-        ttl = await app.state.redis.ttl(f"dedupe:views:seen:{video_id}:u{bob.user_id}")
+        ttl = await app.services.redis.ttl(f"dedupe:views:seen:{video_id}:u{bob.user_id}")
         assert 55 <= ttl <= 60  # the window: bob's next view after it counts again
 
 
@@ -193,17 +193,16 @@ async def test_unique_viewers_are_estimated_with_hyperloglog(api: Api) -> None:
 
 async def test_flush_lag_is_the_age_of_the_oldest_unflushed_view(api: Api) -> None:
     from api import metrics
-    from api.domain.views.flusher import refresh_gauges
 
     alice = await api.user()
     video_id = await api.video(alice, await api.channel(alice))
     await api.flusher().flush_once()
-    await refresh_gauges(api.state.views)
+    await api.services.buffer.refresh_gauges()
     assert metrics.FLUSH_LAG._value.get() == 0
     await api.view(video_id)
-    await api.state.views.claim("slow-flusher", lease_seconds=30)  # pending, not yet applied
+    await api.services.buffer.claim("slow-flusher", lease_seconds=30)  # pending, not yet applied
     await api.view(video_id)
-    views, batches, oldest = await api.state.views.totals()
+    views, batches, oldest = await api.services.buffer.totals()
     assert views >= 2 and batches >= 1 and oldest is not None
-    await refresh_gauges(api.state.views)
+    await api.services.buffer.refresh_gauges()
     assert metrics.FLUSH_LAG._value.get() > 0

@@ -46,7 +46,7 @@ def captured(*engines: AsyncEngine) -> Iterator[list[str]]:
 
 def vtgate(api: Api) -> pymysql.Connection[Any]:
     """A plain autocommit session on vtgate (outside a transaction a scatter is allowed to run)."""
-    url = api.state.db.primary.url
+    url = api.services.db.primary.url
     return pymysql.connect(
         host=url.host,
         port=url.port,
@@ -77,7 +77,7 @@ async def test_hot_path_queries_are_single_shard(api: Api) -> None:
         await api.client.put(f"/v1/me/subscriptions/{channel_id}", headers=bob.auth)
     await api.settled()
 
-    db = api.state.db
+    db = api.services.db
     with captured(db.primary, db.replica) as statements:
         video_id, channel_id = videos[0], channels[0]
         assert (await api.client.get(f"/v1/videos/{video_id}")).status_code == 200
@@ -135,7 +135,7 @@ async def test_xxhash_vindex_matches_vitess_for_thousands_of_ids(api: Api) -> No
 
 
 async def test_shard_map_is_read_from_the_cluster(api: Api) -> None:
-    assert await cluster_shards(api.state.db.primary) == ["-80", "80-"]
+    assert await cluster_shards(api.services.db.primary) == ["-80", "80-"]
     assert [r.name for r in await api.flusher().shards()] == ["-80", "80-"]
 
 
@@ -160,9 +160,9 @@ async def test_feeds_read_replicas_and_owners_read_their_writes(api: Api) -> Non
         # Video by id: the write-through cache has it at once; on a cache miss the replica, which
         # has not applied it yet, answers.
         assert (await api.client.get(f"/v1/videos/{video_id}")).status_code == 200
-        await api.state.videos.invalidate(video_id)
+        await api.services.videos.cache.invalidate(video_id)
         assert (await api.client.get(f"/v1/videos/{video_id}")).status_code == 404
-        await api.state.videos.invalidate(video_id)  # forget the 404
+        await api.services.videos.cache.invalidate(video_id)  # forget the 404
         public = await api.client.get(f"/v1/channels/{channel_id}/videos")
         assert public.json()["items"] == []
         assert (await api.client.get("/v1/me/feed", headers=bob.auth)).json()["items"] == []

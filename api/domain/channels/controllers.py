@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 from litestar import Controller, get, patch, post
+from litestar.di import Provide
 from litestar.params import JSONBody
 
 from api.contract import KEY, answers
-from api.deps import App, CurrentUser
-from api.domain.channels import services
+from api.deps import Channels, CurrentUser, provide_channels
 from api.domain.channels.schemas import Channel, ChannelCreate, ChannelUpdate
 from api.params import ChannelId
 
@@ -13,16 +13,19 @@ from api.params import ChannelId
 class ChannelController(Controller):
     path = "/v1/channels"
     tags = ["channels"]
+    dependencies = {"channels": Provide(provide_channels, sync_to_thread=False)}
 
     @post(
         "/", summary="Create a channel owned by the caller", responses=answers(401, body=True), security=KEY
     )
-    async def create_channel(self, app: App, user: CurrentUser, data: JSONBody[ChannelCreate]) -> Channel:
-        return await services.create(app, user, data)
+    async def create_channel(
+        self, channels: Channels, user: CurrentUser, data: JSONBody[ChannelCreate]
+    ) -> Channel:
+        return await channels.create(user, data)
 
     @get("/{channel_id:int}", summary="Get a channel", responses=answers(404))
-    async def get_channel(self, app: App, channel_id: ChannelId) -> Channel:
-        return await services.get(app, channel_id)
+    async def get_channel(self, channels: Channels, channel_id: ChannelId) -> Channel:
+        return await channels.get(channel_id)
 
     @patch(
         "/{channel_id:int}",
@@ -31,6 +34,10 @@ class ChannelController(Controller):
         security=KEY,
     )
     async def update_channel(
-        self, app: App, user: CurrentUser, channel_id: ChannelId, data: JSONBody[ChannelUpdate]
+        self,
+        channels: Channels,
+        user: CurrentUser,
+        channel_id: ChannelId,
+        data: JSONBody[ChannelUpdate],
     ) -> Channel:
-        return await services.update(app, user, channel_id, data)
+        return await channels.update(user, channel_id, data)

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import msgspec
 from litestar import Controller, delete, get, put
+from litestar.di import Provide
 
 from api.contract import KEY, answers
-from api.deps import App, CurrentUser
-from api.domain.feeds import services
+from api.deps import CurrentUser, Feeds, provide_feeds
 from api.domain.videos.schemas import VideoOut
 from api.pagination import Page
 from api.params import ChannelId, Cursor, PageLimit
@@ -18,6 +18,7 @@ class Subscriptions(msgspec.Struct):
 class FeedController(Controller):
     path = "/v1/me"
     tags = ["feeds"]
+    dependencies = {"feeds": Provide(provide_feeds, sync_to_thread=False)}
 
     @put(
         "/subscriptions/{channel_id:int}",
@@ -26,8 +27,8 @@ class FeedController(Controller):
         responses=answers(401, 404),
         security=KEY,
     )
-    async def subscribe(self, app: App, user: CurrentUser, channel_id: ChannelId) -> None:
-        await services.subscribe(app, user, channel_id)
+    async def subscribe(self, feeds: Feeds, user: CurrentUser, channel_id: ChannelId) -> None:
+        await feeds.subscribe(user, channel_id)
 
     @delete(
         "/subscriptions/{channel_id:int}",
@@ -35,8 +36,8 @@ class FeedController(Controller):
         responses=answers(401, 404),
         security=KEY,
     )
-    async def unsubscribe(self, app: App, user: CurrentUser, channel_id: ChannelId) -> None:
-        await services.unsubscribe(app, user, channel_id)
+    async def unsubscribe(self, feeds: Feeds, user: CurrentUser, channel_id: ChannelId) -> None:
+        await feeds.unsubscribe(user, channel_id)
 
     @get(
         "/subscriptions",
@@ -44,8 +45,8 @@ class FeedController(Controller):
         responses=answers(401),
         security=KEY,
     )
-    async def list_subscriptions(self, app: App, user: CurrentUser) -> Subscriptions:
-        return Subscriptions(channel_ids=await services.subscriptions(app, user))
+    async def list_subscriptions(self, feeds: Feeds, user: CurrentUser) -> Subscriptions:
+        return Subscriptions(channel_ids=await feeds.subscriptions(user))
 
     @get(
         "/feed",
@@ -54,7 +55,7 @@ class FeedController(Controller):
         security=KEY,
     )
     async def home_feed(
-        self, app: App, user: CurrentUser, cursor: Cursor = None, limit: PageLimit = 20
+        self, feeds: Feeds, user: CurrentUser, cursor: Cursor = None, limit: PageLimit = 20
     ) -> Page[VideoOut]:
-        page = await services.home_feed(app, user, cursor, limit)
+        page = await feeds.home_feed(user, cursor, limit)
         return Page(items=[VideoOut.of(v) for v in page.items], next_cursor=page.next_cursor)

@@ -7,13 +7,14 @@ from typing import Any, Literal
 
 import msgspec
 from litestar import Controller, MediaType, Response, get
+from litestar.di import Provide
 from litestar.openapi import ResponseSpec
 from litestar.plugins.prometheus import PrometheusController
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest, multiprocess
 from sqlalchemy import text
 
-from api.deps import App
-from api.domain.views.flusher import refresh_gauges
+from api.admission import ALWAYS_ADMITTED
+from api.deps import Buffer, Db, Redis, provide_buffer, provide_db, provide_redis
 
 log = logging.getLogger("vidstore.health")
 
@@ -31,14 +32,19 @@ async def _check(name: str, probe: Any) -> tuple[str, str]:
         return name, f"down: {type(exc).__name__}"
 
 
-async def _db_ping(app: App) -> None:
-    async with app.db.primary.connect() as conn:
+async def _db_ping(db: Db) -> None:
+    async with db.primary.connect() as conn:
         await conn.execute(text("SELECT 1"))
 
 
 class HealthController(Controller):
     path = "/health"
     tags = ["health"]
+    opt = {ALWAYS_ADMITTED: True}  # probes answer however busy the process is
+    dependencies = {
+        "db": Provide(provide_db, sync_to_thread=False),
+        "redis": Provide(provide_redis, sync_to_thread=False),
+    }
 
     @get("/live", summary="Liveness: the process serves requests")
     async def live(self) -> dict[str, str]:
@@ -49,10 +55,8 @@ class HealthController(Controller):
         summary="Readiness: MariaDB/vtgate and Redis answer",
         responses={503: ResponseSpec(Readiness, description="the database or Redis is down")},
     )
-    async def ready(self, app: App) -> Response[Readiness]:
-        checks = dict(
-            await asyncio.gather(_check("database", _db_ping(app)), _check("redis", app.redis.ping()))
-        )
+    async def ready(self, db: Db, redis: Redis) -> Response[Readiness]:
+        checks = dict(await asyncio.gather(_check("database", _db_ping(db)), _check("redis", redis.ping())))
         ok = all(v == "ok" for v in checks.values())
         return Response(
             Readiness(status="ok" if ok else "unavailable", checks=checks),
@@ -64,10 +68,12 @@ class HealthController(Controller):
 class MetricsController(PrometheusController):
     """Litestar's Prometheus endpoint, with the view-buffer gauges read from Redis at scrape time."""
 
-    @get(include_in_schema=False)
-    async def get(self, app: App) -> Response[bytes]:
+    dependencies = {"buffer": Provide(provide_buffer, sync_to_thread=False)}
+
+    @get(include_in_schema=False, opt={ALWAYS_ADMITTED: True})
+    async def get(self, buffer: Buffer) -> Response[bytes]:
         try:
-            await refresh_gauges(app.views)
+            await buffer.refresh_gauges()
         except Exception as exc:  # metrics must render even with Redis down
             log.warning("view buffer gauges not refreshed: %r", exc)
         registry = REGISTRY

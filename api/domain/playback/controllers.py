@@ -3,12 +3,13 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, get, post
+from litestar.di import Provide
 from litestar.exceptions import NotAuthorizedException
 from litestar.params import JSONBody
 
+from api.admission import ALWAYS_ADMITTED
 from api.contract import OPTIONAL_KEY, answers
-from api.deps import App, RequestCaller, Viewer
-from api.domain.playback import services
+from api.deps import Playback, RequestCaller, Viewer, provide_playback
 from api.domain.playback.services import Playability, PlaybackGrant, PlaybackRequest
 from api.params import VideoId
 
@@ -16,6 +17,7 @@ from api.params import VideoId
 class PlaybackController(Controller):
     path = "/v1"
     tags = ["playback"]
+    dependencies = {"playback": Provide(provide_playback, sync_to_thread=False)}
 
     @post(
         "/videos/{video_id:int}/playback",
@@ -26,7 +28,7 @@ class PlaybackController(Controller):
     )
     async def playback(
         self,
-        app: App,
+        playback: Playback,
         caller: RequestCaller,
         viewer: Viewer,
         video_id: VideoId,
@@ -34,7 +36,7 @@ class PlaybackController(Controller):
     ) -> PlaybackGrant:
         bind_ip = data.bind_ip if data else False
         client_ip = caller.ip if bind_ip and caller.ip != "unknown" else None
-        return await services.grant(app, video_id, viewer, client_ip)
+        return await playback.grant(video_id, viewer, client_ip)
 
 
 class EdgeController(Controller):
@@ -43,9 +45,15 @@ class EdgeController(Controller):
 
     path = "/internal/edge"
     include_in_schema = False
+    dependencies = {"playback": Provide(provide_playback, sync_to_thread=False)}
 
-    @get("/videos/{video_id:int}/playability", opt={"no_rate_limit": True})
-    async def playability(self, app: App, request: Request[Any, Any, Any], video_id: VideoId) -> Playability:
-        if not services.edge_authenticated(app, request.headers.get("x-edge-secret")):
+    @get(
+        "/videos/{video_id:int}/playability",
+        opt={"no_rate_limit": True, ALWAYS_ADMITTED: True},  # playing videos must not stall
+    )
+    async def playability(
+        self, playback: Playback, request: Request[Any, Any, Any], video_id: VideoId
+    ) -> Playability:
+        if not playback.edge_authenticated(request.headers.get("x-edge-secret")):
             raise NotAuthorizedException(detail="the edge's secret is required (X-Edge-Secret)")
-        return await services.playability(app, video_id)
+        return await playback.playability(video_id)

@@ -9,16 +9,16 @@ import time
 from collections import defaultdict
 
 from api import storage
-from api.domain.videos import repositories as video_repo
-from api.state import AppState
+from api.domain.videos.services import VideoService
+from api.storage import ObjectStore
 
 
-def _video_ids_with_age(state: AppState) -> dict[int, float]:
+def _video_ids_with_age(store: ObjectStore) -> dict[int, float]:
     """video id -> age in seconds of its newest object, over uploads/ and videos/."""
     newest: dict[int, float] = defaultdict(float)
-    paginator = state.store.client.get_paginator("list_objects_v2")
+    paginator = store.client.get_paginator("list_objects_v2")
     for prefix in (storage.UPLOADS, storage.VIDEOS):
-        for page in paginator.paginate(Bucket=state.store.bucket, Prefix=prefix):
+        for page in paginator.paginate(Bucket=store.bucket, Prefix=prefix):
             for item in page.get("Contents", []):
                 part = str(item["Key"]).split("/")[1]
                 if part.isdigit():
@@ -27,17 +27,16 @@ def _video_ids_with_age(state: AppState) -> dict[int, float]:
     return {video_id: now - stamp for video_id, stamp in newest.items()}
 
 
-async def sweep(state: AppState, grace_seconds: float) -> list[int]:
+async def sweep(videos: VideoService, store: ObjectStore, grace_seconds: float) -> list[int]:
     """Delete the blobs of videos that do not exist; returns their ids."""
-    ages = await asyncio.to_thread(_video_ids_with_age, state)
+    ages = await asyncio.to_thread(_video_ids_with_age, store)
     orphans = []
     for video_id, age in sorted(ages.items()):
         if age < grace_seconds:
             continue
-        async with state.db.primary.connect() as conn:
-            if await video_repo.get(conn, video_id) is not None:
-                continue
+        if await videos.latest(video_id) is not None:
+            continue
         for prefix in storage.prefixes(video_id):
-            await asyncio.to_thread(state.store.delete_prefix, prefix)
+            await asyncio.to_thread(store.delete_prefix, prefix)
         orphans.append(video_id)
     return orphans

@@ -33,12 +33,13 @@ from typing import IO
 from prometheus_client import Counter, Gauge, Histogram
 
 from api import faultpoints, storage
-from api.domain.processing import media, outbox
-from api.domain.processing.queue import Job
-from api.domain.videos import repositories as video_repo
-from api.domain.videos import services as videos
+from api.domain.processing import media
+from api.domain.processing.outbox import Outbox
+from api.domain.processing.queue import Job, JobQueue
+from api.domain.videos.schemas import Video
+from api.domain.videos.services import VideoService
 from api.logs import REQUEST_ID
-from api.state import AppState
+from api.storage import ObjectStore
 
 log = logging.getLogger("vidstore.worker")
 
@@ -64,13 +65,13 @@ class Lease:
         self.lost = threading.Event()
 
     async def confirm(self) -> None:
-        if self.lost.is_set() or not await self.worker.state.jobs.renew(self.job, self.worker.name):
+        if self.lost.is_set() or not await self.worker.jobs.renew(self.job, self.worker.name):
             self.lost.set()
             raise LeaseLost(f"{self.job.kind} of video {self.job.video_id} was taken over")
 
     async def heartbeat(self) -> None:
         """Renew every lease/5; give up when renewal says no, or has failed for a whole lease."""
-        queue = self.worker.state.jobs
+        queue = self.worker.jobs
         every = queue.lease_ms / 5000
         renewed = time.monotonic()
         while not self.lost.is_set():
@@ -87,46 +88,49 @@ class Lease:
 
 
 def _transcode(
-    state: AppState, video_id: int, workdir: Path, abort: threading.Event
+    store: ObjectStore, video: Video, source_key: str, workdir: Path, abort: threading.Event
 ) -> tuple[media.Probe, str, str]:
     """The blocking part: download, probe, transcode, upload. Returns (probe, manifest, thumbnail)."""
     source = workdir / "source"
-    state.store.download(storage.source_key(video_id), str(source))
+    store.download(source_key, str(source))
     probe = media.probe(source, abort)
-    prefix = storage.video_prefix(video_id)
+    prefix = storage.video_prefix(video.video_id)
     for path in media.transcode(source, workdir / "hls", probe, abort):
         key = prefix + "hls/" + path.relative_to(workdir / "hls").as_posix()
-        state.store.upload(str(path), key, CONTENT_TYPES.get(path.suffix, "application/octet-stream"))
+        store.upload(str(path), key, CONTENT_TYPES.get(path.suffix, "application/octet-stream"))
     thumb = media.thumbnail(source, workdir / "thumb.jpg", probe, abort)
-    state.store.upload(str(thumb), prefix + "thumb.jpg", "image/jpeg")
-    return probe, storage.manifest_key(video_id), prefix + "thumb.jpg"
+    store.upload(str(thumb), prefix + "thumb.jpg", "image/jpeg")
+    return probe, storage.manifest_key(video.video_id), prefix + "thumb.jpg"
 
 
-async def transcode(state: AppState, job: Job, lease: Lease, workdir: Path) -> None:
-    async with state.db.primary.connect() as conn:
-        video = await video_repo.get(conn, job.video_id)
+async def transcode(worker: Worker, job: Job, lease: Lease) -> None:
+    video = await worker.videos.latest(job.video_id)
     if video is None or video.status != "processing":
         return  # deleted, or already done by an earlier delivery: nothing to do (idempotent)
-    with tempfile.TemporaryDirectory(prefix=f"job-{job.video_id}-", dir=workdir) as tmp:
+    if video.source_key is None:  # set with `processing` by uploads.complete: never expected
+        await lease.confirm()
+        await worker.videos.set_fields(video, {"status": "failed", "failure_reason": "no upload recorded"})
+        return
+    with tempfile.TemporaryDirectory(prefix=f"job-{job.video_id}-", dir=worker.workdir) as tmp:
         try:
             probe, manifest, thumb = await asyncio.to_thread(
-                _transcode, state, job.video_id, Path(tmp), lease.lost
+                _transcode, worker.store, video, video.source_key, Path(tmp), lease.lost
             )
         except media.Aborted as exc:
             raise LeaseLost(str(exc)) from exc
         except media.InvalidMedia as exc:
             await lease.confirm()
-            await videos.set_fields(state, video, {"status": "failed", "failure_reason": str(exc)[:500]})
+            await worker.videos.set_fields(video, {"status": "failed", "failure_reason": str(exc)[:500]})
             return
     await lease.confirm()  # a former holder never marks the video
     ready = {"status": "ready", "duration_ms": probe.duration_ms, "manifest_key": manifest}
-    await videos.set_fields(state, video, ready | {"thumbnail_key": thumb, "failure_reason": None})
+    await worker.videos.set_fields(video, ready | {"thumbnail_key": thumb, "failure_reason": None})
 
 
-async def delete_blobs(state: AppState, job: Job, lease: Lease, workdir: Path) -> None:
+async def delete_blobs(worker: Worker, job: Job, lease: Lease) -> None:
     for prefix in storage.prefixes(job.video_id):
-        await asyncio.to_thread(state.store.delete_prefix, prefix)
-    await state.redis.publish(state.events_channel(job.video_id), "blobs_deleted")
+        await asyncio.to_thread(worker.store.delete_prefix, prefix)
+    await worker.videos.events.announce(job.video_id, "blobs_deleted")
 
 
 HANDLERS = {"transcode": transcode, "delete_blobs": delete_blobs}
@@ -158,8 +162,17 @@ def remove_dead_workdirs(root: Path) -> list[str]:
 
 
 class Worker:
-    def __init__(self, state: AppState, name: str | None = None) -> None:
-        self.state = state
+    """Runs jobs from `jobs`: transcodes to `store`, writes through `videos`, relays `outbox`."""
+
+    def __init__(
+        self,
+        videos: VideoService,
+        store: ObjectStore,
+        jobs: JobQueue,
+        outbox: Outbox,
+        name: str | None = None,
+    ) -> None:
+        self.videos, self.store, self.jobs, self.outbox = videos, store, jobs, outbox
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
         self._lock: IO[str] | None = None
         self.workdir = self._claim_workdir()
@@ -203,11 +216,11 @@ class Worker:
 
     async def _handle(self, job: Job) -> None:
         started = time.perf_counter()
-        queue = self.state.jobs
+        queue = self.jobs
         fields = job.log_fields()
         async with self._held(job) as lease:
             try:
-                await HANDLERS[job.kind](self.state, job, lease, self.workdir)
+                await HANDLERS[job.kind](self, job, lease)
                 await faultpoints.reached("job_done")
             except LeaseLost as exc:
                 log.warning("%s", exc, extra=fields)
@@ -231,7 +244,7 @@ class Worker:
                     JOBS.labels(kind=job.kind, result="dead").inc()
                     if job.kind == "transcode":
                         failed = {"status": "failed", "failure_reason": "processing failed"}
-                        await videos.set_status(self.state, job.video_id, failed)
+                        await self.videos.set_fields_by_id(job.video_id, failed)
                 return
             done = await queue.ack(job, self.name)
         JOBS.labels(kind=job.kind, result="done" if done else "lost").inc()
@@ -241,7 +254,7 @@ class Worker:
     async def run_once(self, block_ms: int = 1000) -> int:
         """Promote due retries, take over jobs whose worker stopped heartbeating, else wait for new
         ones; handle them."""
-        queue = self.state.jobs
+        queue = self.jobs
         await queue.promote_due()
         jobs = await queue.take_over(self.name)
         if jobs:  # their worker is gone: so are its temporary files
@@ -261,8 +274,8 @@ class Worker:
             DURATION.labels(kind=kind)
             for result in ("done", "retried", "dead", "lost"):
                 JOBS.labels(kind=kind, result=result)
-        await self.state.jobs.ensure_group()
-        relay = asyncio.create_task(outbox.relay(self.state, stop))
+        await self.jobs.ensure_group()
+        relay = asyncio.create_task(self.outbox.relay(stop))
         try:
             while not stop.is_set():
                 try:

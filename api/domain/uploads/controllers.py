@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 from litestar import Controller, post
+from litestar.di import Provide
 from litestar.params import JSONBody
 
 from api.contract import KEY, answers
-from api.deps import App, CurrentUser
-from api.domain.uploads import services
+from api.deps import CurrentUser, Uploads, provide_uploads
 from api.domain.uploads.schemas import UploadComplete, UploadGrant, UploadRequest
 from api.domain.videos.schemas import VideoOut
 from api.params import VideoId
@@ -14,6 +14,7 @@ from api.params import VideoId
 class UploadController(Controller):
     path = "/v1/videos/{video_id:int}/upload"
     tags = ["uploads"]
+    dependencies = {"uploads": Provide(provide_uploads, sync_to_thread=False)}
 
     @post(
         "/",
@@ -23,9 +24,9 @@ class UploadController(Controller):
         security=KEY,
     )
     async def start_upload(
-        self, app: App, user: CurrentUser, video_id: VideoId, data: JSONBody[UploadRequest]
+        self, uploads: Uploads, user: CurrentUser, video_id: VideoId, data: JSONBody[UploadRequest]
     ) -> UploadGrant:
-        return await services.start(app, user, video_id, data)
+        return await uploads.start(user, video_id, data)
 
     @post(
         "/complete",
@@ -35,6 +36,6 @@ class UploadController(Controller):
         security=KEY,
     )
     async def complete_upload(
-        self, app: App, user: CurrentUser, video_id: VideoId, data: JSONBody[UploadComplete]
+        self, uploads: Uploads, user: CurrentUser, video_id: VideoId, data: JSONBody[UploadComplete]
     ) -> VideoOut:
-        return VideoOut.of(await services.complete(app, user, video_id, data))
+        return VideoOut.of(await uploads.complete(user, video_id, data))

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 from litestar import Controller, delete, get, patch, post
+from litestar.di import Provide
 from litestar.params import JSONBody
 
 from api.contract import KEY, OPTIONAL_KEY, answers
-from api.deps import App, CurrentUser, Viewer
-from api.domain.videos import services
+from api.deps import CurrentUser, Videos, Viewer, provide_videos
 from api.domain.videos.schemas import VideoCreate, VideoOut, VideoUpdate
 from api.pagination import Page
 from api.params import ChannelId, Cursor, PageLimit, VideoId
@@ -14,6 +14,7 @@ from api.params import ChannelId, Cursor, PageLimit, VideoId
 class VideoController(Controller):
     path = "/v1"
     tags = ["videos"]
+    dependencies = {"videos": Provide(provide_videos, sync_to_thread=False)}
 
     @post(
         "/channels/{channel_id:int}/videos",
@@ -22,9 +23,9 @@ class VideoController(Controller):
         security=KEY,
     )
     async def create_video(
-        self, app: App, user: CurrentUser, channel_id: ChannelId, data: JSONBody[VideoCreate]
+        self, videos: Videos, user: CurrentUser, channel_id: ChannelId, data: JSONBody[VideoCreate]
     ) -> VideoOut:
-        return VideoOut.of(await services.create(app, user, channel_id, data))
+        return VideoOut.of(await videos.create(user, channel_id, data))
 
     @get(
         "/channels/{channel_id:int}/videos",
@@ -34,18 +35,18 @@ class VideoController(Controller):
     )
     async def list_channel_videos(
         self,
-        app: App,
+        videos: Videos,
         viewer: Viewer,
         channel_id: ChannelId,
         cursor: Cursor = None,
         limit: PageLimit = 20,
     ) -> Page[VideoOut]:
-        page = await services.list_channel(app, channel_id, viewer, cursor, limit)
+        page = await videos.list_channel(channel_id, viewer, cursor, limit)
         return Page(items=[VideoOut.of(v) for v in page.items], next_cursor=page.next_cursor)
 
     @get("/videos/{video_id:int}", summary="Get a video", responses=answers(401, 404), security=OPTIONAL_KEY)
-    async def get_video(self, app: App, viewer: Viewer, video_id: VideoId) -> VideoOut:
-        return VideoOut.of(await services.get_visible(app, video_id, viewer))
+    async def get_video(self, videos: Videos, viewer: Viewer, video_id: VideoId) -> VideoOut:
+        return VideoOut.of(await videos.get_visible(video_id, viewer))
 
     @patch(
         "/videos/{video_id:int}",
@@ -54,9 +55,9 @@ class VideoController(Controller):
         security=KEY,
     )
     async def update_video(
-        self, app: App, user: CurrentUser, video_id: VideoId, data: JSONBody[VideoUpdate]
+        self, videos: Videos, user: CurrentUser, video_id: VideoId, data: JSONBody[VideoUpdate]
     ) -> VideoOut:
-        return VideoOut.of(await services.update(app, user, video_id, data))
+        return VideoOut.of(await videos.update(user, video_id, data))
 
     @delete(
         "/videos/{video_id:int}",
@@ -64,5 +65,5 @@ class VideoController(Controller):
         responses=answers(401, 403, 404),
         security=KEY,
     )
-    async def delete_video(self, app: App, user: CurrentUser, video_id: VideoId) -> None:
-        await services.delete(app, user, video_id)
+    async def delete_video(self, videos: Videos, user: CurrentUser, video_id: VideoId) -> None:
+        await videos.delete(user, video_id)

@@ -14,7 +14,7 @@ from api.sql import columns, set_clause
 
 _COLUMNS = (
     "video_id, channel_id, owner_id, title, description, status, visibility, duration_ms, "
-    "failure_reason, created_at, updated_at, manifest_key"
+    "failure_reason, created_at, updated_at, manifest_key, source_key, thumbnail_key"
 )
 UPDATABLE = frozenset(
     {

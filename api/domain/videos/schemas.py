@@ -35,7 +35,10 @@ class Video(msgspec.Struct):
     failure_reason: str | None
     created_at: datetime
     updated_at: datetime
+    # Object-storage keys: the upload the worker transcodes, then the files it made.
     manifest_key: str | None = msgspec.field(default=None)
+    source_key: str | None = msgspec.field(default=None)
+    thumbnail_key: str | None = msgspec.field(default=None)
 
     def visible_to(self, viewer_id: int | None) -> bool:
         """Owners see everything; others see ready videos that are not private."""

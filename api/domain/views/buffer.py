@@ -23,6 +23,7 @@ from typing import cast
 
 import redis.asyncio as aioredis
 
+from api import metrics
 from api.batching import Coalescer
 from api.ratelimit import WINDOW_HIT_LUA, Limit, ttl_seconds
 
@@ -259,3 +260,10 @@ class ViewBuffer:
         views = int(live or 0) + sum(int(v) for v in batch_totals)
         arrivals = [int(v) for v in batch_since] + ([int(live_since)] if live_since else [])
         return views, len(batch_totals), (min(arrivals) / 1000 if arrivals else None)
+
+    async def refresh_gauges(self) -> None:
+        """The buffer gauges, read from Redis (by the flusher each pass, by the API at each scrape)."""
+        views, batches, oldest = await self.totals()
+        metrics.BUFFERED_VIEWS.set(views)
+        metrics.PENDING_BATCHES.set(batches)
+        metrics.FLUSH_LAG.set(max(0.0, time.time() - oldest) if oldest else 0)

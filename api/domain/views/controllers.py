@@ -1,24 +1,38 @@
+"""Views: `POST /v1/videos/{id}/views`, the busiest request (every play sends one), and the count.
+
+The view POST is an ordinary route: the app's middleware (request id, metrics with its latency
+histogram, admission control) and exception handlers serve it as any other. It declares one
+opt-out, `opt={"no_rate_limit": True}`: the rate-limit middleware does not count its hit, because
+the view's own Redis script counts it with the view (one round trip per view, not two). A view
+refused before the script ran (bad key, unknown video, not ready) has its hit counted here, as the
+middleware would have, so every request counts once whatever way it ends."""
+
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from litestar import Controller, get, post
+from litestar import Controller, Request, Response, get, post
+from litestar.di import Provide
 from litestar.params import Parameter
 
-from api import view_fast_path
+from api.admission import ALWAYS_ADMITTED
+from api.caller import Caller
 from api.contract import OPTIONAL_KEY, answers
-from api.deps import App, RequestCaller, Viewer
-from api.domain.views import services
+from api.deps import Users, Viewer, Views, provide_views, viewer_of
 from api.domain.views.schemas import ViewAccepted, ViewCount
-from api.params import ID_BOUNDS, VideoId
+from api.errors import error_response
+from api.params import ID_BOUNDS, VideoId, path_id
+from api.ratelimit import LimitReached
+from api.ratelimit_middleware import check
 
-# Checked by view_fast_path.accept, so both ways of serving a view POST answer a bad id the same way.
+# Checked in the handler (path_id), so that a refused id has its rate-limit hit counted too.
 UncheckedId = Annotated[int, Parameter(description="video id", schema_extra=ID_BOUNDS)]
 
 
 class ViewController(Controller):
     path = "/v1/videos/{video_id:int}/views"
     tags = ["views"]
+    dependencies = {"views": Provide(provide_views, sync_to_thread=False)}
 
     @post(
         "/",
@@ -26,12 +40,31 @@ class ViewController(Controller):
         summary="Record a view (buffered in Redis, flushed in batches)",
         responses=answers(401, 404, 409),
         security=OPTIONAL_KEY,
+        # The hit is counted by the view's script (see above); a view is one Redis call, admitted always.
+        opt={"no_rate_limit": True, ALWAYS_ADMITTED: True},
     )
-    async def record_view(self, app: App, caller: RequestCaller, video_id: UncheckedId) -> ViewAccepted:
-        # Served by api.view_fast_path before the router unless VIDSTORE_VIEW_FAST_PATH=0;
-        # both run view_fast_path.accept, which checks video_id (1 to 2^63-1).
-        accepted, _ = await view_fast_path.accept(app, video_id, caller)
-        return accepted  # the rate limit was counted by the middleware
+    async def record_view(
+        self, request: Request[Any, Any, Any], views: Views, users: Users, video_id: UncheckedId
+    ) -> Response[ViewAccepted]:
+        caller = Caller.of(request.scope)
+        limiter = views.limiter
+        try:
+            path_id(video_id, "video_id")
+            viewer = await viewer_of(users, caller)
+            accepted, recorded = await views.record(
+                video_id, viewer, caller.ip, caller.user_agent, limiter.limit_for(caller.limit_identity)
+            )
+        except LimitReached:
+            raise  # the script counted the hit and refused: the 429 carries its headers
+        except Exception as exc:  # refused before the script: count the hit now
+            checked = await check(limiter, request.scope)
+            if checked.refusal is not None:
+                raise limiter.refusal(checked.reset) from exc  # past the window: its 429
+            refused = error_response(request, exc)
+            refused.headers.update(checked.headers)
+            return refused
+        assert recorded is not None  # a limit was given: the script reports the window
+        return Response(accepted, status_code=202, headers=limiter.headers(recorded.hits, recorded.reset))
 
     @get(
         "/",
@@ -39,5 +72,5 @@ class ViewController(Controller):
         responses=answers(401, 404),
         security=OPTIONAL_KEY,
     )
-    async def view_count(self, app: App, viewer: Viewer, video_id: VideoId) -> ViewCount:
-        return await services.count(app, video_id, viewer)
+    async def view_count(self, views: Views, viewer: Viewer, video_id: VideoId) -> ViewCount:
+        return await views.count(video_id, viewer)

@@ -58,14 +58,6 @@ class FlushReport:
         self.batches_done += other.batches_done
 
 
-async def refresh_gauges(buffer: ViewBuffer) -> None:
-    """The buffer gauges, read from Redis (by the flusher each pass, by the API at each scrape)."""
-    views, batches, oldest = await buffer.totals()
-    metrics.BUFFERED_VIEWS.set(views)
-    metrics.PENDING_BATCHES.set(batches)
-    metrics.FLUSH_LAG.set(max(0.0, time.time() - oldest) if oldest else 0)
-
-
 class Flusher:
     def __init__(
         self,
@@ -174,7 +166,7 @@ class Flusher:
         while not stop.is_set():
             try:
                 report = await self.flush_once()
-                await refresh_gauges(self.buffer)
+                await self.buffer.refresh_gauges()
                 if report.views or report.failed or report.replayed:
                     log.info("flushed %s", report)
                 if time.monotonic() >= next_prune:

@@ -6,15 +6,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from litestar import Controller, get
+from litestar.di import Provide
 from litestar.exceptions import NotFoundException
 from litestar.response import File
 
-from api.deps import App
+from api.deps import AppSettings, provide_settings
 from api.params import VideoId
 
 
-def _file(app: App, relative: str, media_type: str) -> File:
-    path = Path(app.settings.web_dir) / relative
+def _file(settings: AppSettings, relative: str, media_type: str) -> File:
+    path = Path(settings.web_dir) / relative
     if not path.is_file():
         raise NotFoundException(detail=f"{relative} is missing: run stack/install.sh (npm ci in web/)")
     return File(path, media_type=media_type, content_disposition_type="inline")
@@ -23,11 +24,12 @@ def _file(app: App, relative: str, media_type: str) -> File:
 class WatchController(Controller):
     include_in_schema = False
     opt = {"no_rate_limit": True}
+    dependencies = {"settings": Provide(provide_settings, sync_to_thread=False)}
 
     @get("/watch/{video_id:int}")
-    async def page(self, app: App, video_id: VideoId) -> File:
-        return _file(app, "watch.html", "text/html; charset=utf-8")
+    async def page(self, settings: AppSettings, video_id: VideoId) -> File:
+        return _file(settings, "watch.html", "text/html; charset=utf-8")
 
     @get("/static/hls.min.js")
-    async def player(self, app: App) -> File:
-        return _file(app, "node_modules/hls.js/dist/hls.min.js", "text/javascript")
+    async def player(self, settings: AppSettings) -> File:
+        return _file(settings, "node_modules/hls.js/dist/hls.min.js", "text/javascript")
