@@ -81,58 +81,30 @@ AppSettings = NamedDependency[Settings]
 T = TypeVar("T")
 
 
-def _service(state: State, name: str, kind: type[T]) -> T:
-    found = getattr(state.services, name)
-    assert isinstance(found, kind), f"state.services.{name} is a {type(found).__name__}"
-    return found
+def provider(name: str, kind: type[T]) -> Provide:
+    """The provider of `state.services.<name>` (an `api.wiring.Services` field), checked to be a `kind`."""
+
+    def provide(state: State) -> T:
+        found = getattr(state.services, name)
+        assert isinstance(found, kind), f"state.services.{name} is a {type(found).__name__}"
+        return found
+
+    return Provide(provide, sync_to_thread=False)
 
 
 # Resources, for the few edge routes that use one directly (health checks, metrics, files).
-def provide_settings(state: State) -> Settings:
-    return _service(state, "settings", Settings)
-
-
-def provide_db(state: State) -> Database:
-    return _service(state, "db", Database)
-
-
-def provide_redis(state: State) -> aioredis.Redis:
-    return _service(state, "redis", aioredis.Redis)
-
-
-def provide_buffer(state: State) -> ViewBuffer:
-    return _service(state, "buffer", ViewBuffer)
-
-
+provide_settings = provider("settings", Settings)
+provide_db = provider("db", Database)
+provide_redis = provider("redis", aioredis.Redis)
+provide_buffer = provider("buffer", ViewBuffer)
 # Services.
-
-
-def provide_users(state: State) -> UserService:
-    return _service(state, "users", UserService)
-
-
-def provide_channels(state: State) -> ChannelService:
-    return _service(state, "channels", ChannelService)
-
-
-def provide_videos(state: State) -> VideoService:
-    return _service(state, "videos", VideoService)
-
-
-def provide_feeds(state: State) -> FeedService:
-    return _service(state, "feeds", FeedService)
-
-
-def provide_views(state: State) -> ViewService:
-    return _service(state, "views", ViewService)
-
-
-def provide_uploads(state: State) -> UploadService:
-    return _service(state, "uploads", UploadService)
-
-
-def provide_playback(state: State) -> PlaybackService:
-    return _service(state, "playback", PlaybackService)
+provide_users = provider("users", UserService)
+provide_channels = provider("channels", ChannelService)
+provide_videos = provider("videos", VideoService)
+provide_feeds = provider("feeds", FeedService)
+provide_views = provider("views", ViewService)
+provide_uploads = provider("uploads", UploadService)
+provide_playback = provider("playback", PlaybackService)
 
 
 def provide_caller(request: Request[Any, Any, Any]) -> Caller:
@@ -164,7 +136,7 @@ def provide_user(viewer: Viewer) -> User:
 
 # App-wide: who is calling. Every route may authenticate, so the users service is here too.
 dependencies = {
-    "users": Provide(provide_users, sync_to_thread=False),
+    "users": provide_users,
     "caller": Provide(provide_caller, sync_to_thread=False),
     "viewer": Provide(provide_viewer),
     "user": Provide(provide_user, sync_to_thread=False),

@@ -173,7 +173,9 @@ def test_upload_process_and_play_through_the_edge(stack: Stack, tmp_path: Path) 
     segments = [line for line in playlist.text.splitlines() if line.endswith(".ts")]
     segment = httpx.get(urljoin(urljoin(grant["url"], variants[0]), segments[0]))
     assert segment.status_code == 200 and segment.content[:1] == b"\x47"  # MPEG-TS sync byte
-    thumb = httpx.get(urljoin(grant["url"], "../thumb.jpg"))
+    # The grant names the poster the worker recorded (thumbnail_key), signed like the playlist.
+    assert grant["thumbnail_url"] == urljoin(grant["url"], "../thumb.jpg")
+    thumb = httpx.get(grant["thumbnail_url"])
     assert thumb.status_code == 200 and thumb.content[:2] == b"\xff\xd8"
 
     # Refused at the edge (tests/test_edge.py has the whole forgery matrix).

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from litestar import Controller, get, patch, post
-from litestar.di import Provide
 from litestar.params import JSONBody
 
 from api.contract import KEY, answers
@@ -13,7 +12,7 @@ from api.params import ChannelId
 class ChannelController(Controller):
     path = "/v1/channels"
     tags = ["channels"]
-    dependencies = {"channels": Provide(provide_channels, sync_to_thread=False)}
+    dependencies = {"channels": provide_channels}
 
     @post(
         "/", summary="Create a channel owned by the caller", responses=answers(401, body=True), security=KEY

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import msgspec
 from litestar import Controller, delete, get, put
-from litestar.di import Provide
 
 from api.contract import KEY, answers
 from api.deps import CurrentUser, Feeds, provide_feeds
@@ -18,7 +17,7 @@ class Subscriptions(msgspec.Struct):
 class FeedController(Controller):
     path = "/v1/me"
     tags = ["feeds"]
-    dependencies = {"feeds": Provide(provide_feeds, sync_to_thread=False)}
+    dependencies = {"feeds": provide_feeds}
 
     @put(
         "/subscriptions/{channel_id:int}",

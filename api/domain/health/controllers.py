@@ -7,7 +7,6 @@ from typing import Any, Literal
 
 import msgspec
 from litestar import Controller, MediaType, Response, get
-from litestar.di import Provide
 from litestar.openapi import ResponseSpec
 from litestar.plugins.prometheus import PrometheusController
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest, multiprocess
@@ -42,8 +41,8 @@ class HealthController(Controller):
     tags = ["health"]
     opt = {ALWAYS_ADMITTED: True}  # probes answer however busy the process is
     dependencies = {
-        "db": Provide(provide_db, sync_to_thread=False),
-        "redis": Provide(provide_redis, sync_to_thread=False),
+        "db": provide_db,
+        "redis": provide_redis,
     }
 
     @get("/live", summary="Liveness: the process serves requests")
@@ -68,7 +67,7 @@ class HealthController(Controller):
 class MetricsController(PrometheusController):
     """Litestar's Prometheus endpoint, with the view-buffer gauges read from Redis at scrape time."""
 
-    dependencies = {"buffer": Provide(provide_buffer, sync_to_thread=False)}
+    dependencies = {"buffer": provide_buffer}
 
     @get(include_in_schema=False, opt={ALWAYS_ADMITTED: True})
     async def get(self, buffer: Buffer) -> Response[bytes]:

@@ -3,7 +3,6 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, get, post
-from litestar.di import Provide
 from litestar.exceptions import NotAuthorizedException
 from litestar.params import JSONBody
 
@@ -17,7 +16,7 @@ from api.params import VideoId
 class PlaybackController(Controller):
     path = "/v1"
     tags = ["playback"]
-    dependencies = {"playback": Provide(provide_playback, sync_to_thread=False)}
+    dependencies = {"playback": provide_playback}
 
     @post(
         "/videos/{video_id:int}/playback",
@@ -45,7 +44,7 @@ class EdgeController(Controller):
 
     path = "/internal/edge"
     include_in_schema = False
-    dependencies = {"playback": Provide(provide_playback, sync_to_thread=False)}
+    dependencies = {"playback": provide_playback}
 
     @get(
         "/videos/{video_id:int}/playability",

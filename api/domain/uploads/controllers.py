@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from litestar import Controller, post
-from litestar.di import Provide
 from litestar.params import JSONBody
 
 from api.contract import KEY, answers
@@ -14,7 +13,7 @@ from api.params import VideoId
 class UploadController(Controller):
     path = "/v1/videos/{video_id:int}/upload"
     tags = ["uploads"]
-    dependencies = {"uploads": Provide(provide_uploads, sync_to_thread=False)}
+    dependencies = {"uploads": provide_uploads}
 
     @post(
         "/",

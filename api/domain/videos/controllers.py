@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from litestar import Controller, delete, get, patch, post
-from litestar.di import Provide
 from litestar.params import JSONBody
 
 from api.contract import KEY, OPTIONAL_KEY, answers
@@ -14,7 +13,7 @@ from api.params import ChannelId, Cursor, PageLimit, VideoId
 class VideoController(Controller):
     path = "/v1"
     tags = ["videos"]
-    dependencies = {"videos": Provide(provide_videos, sync_to_thread=False)}
+    dependencies = {"videos": provide_videos}
 
     @post(
         "/channels/{channel_id:int}/videos",

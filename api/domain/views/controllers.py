@@ -12,27 +12,56 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.di import Provide
 from litestar.params import Parameter
+from prometheus_client import Counter
 
 from api.admission import ALWAYS_ADMITTED
 from api.caller import Caller
 from api.contract import OPTIONAL_KEY, answers
 from api.deps import Users, Viewer, Views, provide_views, viewer_of
+from api.domain.users.services import UserService
 from api.domain.views.schemas import ViewAccepted, ViewCount
+from api.domain.views.services import ViewService
 from api.errors import error_response
 from api.params import ID_BOUNDS, VideoId, path_id
 from api.ratelimit import LimitReached
 from api.ratelimit_middleware import check
 
+# The view-ingest SLI (ops/prometheus): every view POST by outcome, 503s (Redis down) included.
+OUTCOMES = Counter("vidstore_view_requests_total", "View POSTs by response status", ["status"])
+
 # Checked in the handler (path_id), so that a refused id has its rate-limit hit counted too.
 UncheckedId = Annotated[int, Parameter(description="video id", schema_extra=ID_BOUNDS)]
+
+
+async def _record(
+    request: Request[Any, Any, Any], views: ViewService, users: UserService, video_id: int
+) -> Response[Any]:
+    caller = Caller.of(request.scope)
+    limiter = views.limiter
+    try:
+        path_id(video_id, "video_id")
+        viewer = await viewer_of(users, caller)
+        accepted, recorded = await views.record(
+            video_id, viewer, caller.ip, caller.user_agent, limiter.limit_for(caller.limit_identity)
+        )
+    except LimitReached as exc:  # the script counted the hit and refused: its 429
+        return error_response(request, exc)
+    except Exception as exc:  # refused before the script: count the hit now
+        checked = await check(limiter, request.scope)
+        if checked.refusal is not None:  # past the window: its 429
+            return error_response(request, limiter.refusal(checked.reset))
+        refused = error_response(request, exc)
+        refused.headers.update(checked.headers)
+        return refused
+    assert recorded is not None  # a limit was given: the script reports the window
+    return Response(accepted, status_code=202, headers=limiter.headers(recorded.hits, recorded.reset))
 
 
 class ViewController(Controller):
     path = "/v1/videos/{video_id:int}/views"
     tags = ["views"]
-    dependencies = {"views": Provide(provide_views, sync_to_thread=False)}
+    dependencies = {"views": provide_views}
 
     @post(
         "/",
@@ -46,25 +75,9 @@ class ViewController(Controller):
     async def record_view(
         self, request: Request[Any, Any, Any], views: Views, users: Users, video_id: UncheckedId
     ) -> Response[ViewAccepted]:
-        caller = Caller.of(request.scope)
-        limiter = views.limiter
-        try:
-            path_id(video_id, "video_id")
-            viewer = await viewer_of(users, caller)
-            accepted, recorded = await views.record(
-                video_id, viewer, caller.ip, caller.user_agent, limiter.limit_for(caller.limit_identity)
-            )
-        except LimitReached:
-            raise  # the script counted the hit and refused: the 429 carries its headers
-        except Exception as exc:  # refused before the script: count the hit now
-            checked = await check(limiter, request.scope)
-            if checked.refusal is not None:
-                raise limiter.refusal(checked.reset) from exc  # past the window: its 429
-            refused = error_response(request, exc)
-            refused.headers.update(checked.headers)
-            return refused
-        assert recorded is not None  # a limit was given: the script reports the window
-        return Response(accepted, status_code=202, headers=limiter.headers(recorded.hits, recorded.reset))
+        response = await _record(request, views, users, video_id)
+        OUTCOMES.labels(str(response.status_code)).inc()
+        return response
 
     @get(
         "/",

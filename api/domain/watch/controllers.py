@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from litestar import Controller, get
-from litestar.di import Provide
 from litestar.exceptions import NotFoundException
 from litestar.response import File
 
@@ -24,7 +23,7 @@ def _file(settings: AppSettings, relative: str, media_type: str) -> File:
 class WatchController(Controller):
     include_in_schema = False
     opt = {"no_rate_limit": True}
-    dependencies = {"settings": Provide(provide_settings, sync_to_thread=False)}
+    dependencies = {"settings": provide_settings}
 
     @get("/watch/{video_id:int}")
     async def page(self, settings: AppSettings, video_id: VideoId) -> File:
