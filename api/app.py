@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from litestar import Litestar
-from litestar.plugins.prometheus import PrometheusConfig
 
 from api import contract, di, logs
 from api.admission import AdmissionControl
@@ -22,6 +21,7 @@ from api.domain.videos.controllers import VideoController
 from api.domain.views.controllers import ViewController
 from api.domain.watch.controllers import WatchController
 from api.errors import exception_handlers
+from api.http_metrics import HttpMetrics
 from api.ratelimit_middleware import RateLimitMiddleware
 from api.settings import Settings
 from api.wiring import Services
@@ -38,9 +38,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
             app.state.services = services  # read by the providers in api.deps, nothing else
             yield
 
-    prometheus = PrometheusConfig(
-        app_name="vidstore", prefix="vidstore_http", group_path=True, exclude=["^/metrics", "^/health"]
-    )
     app = Litestar(
         route_handlers=[
             UserController,
@@ -60,7 +57,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         exception_handlers=exception_handlers,
         middleware=[
             logs.request_ids,  # X-Request-ID: taken or set, returned, logged, put in jobs
-            prometheus.middleware,
+            HttpMetrics(app_name="vidstore"),  # every route's counters and latency histogram
             AdmissionControl(settings.max_in_flight, adaptive=settings.admission == "adaptive"),
             RateLimitMiddleware(),
         ],

@@ -491,7 +491,16 @@ def get_video(backend: str, env: dict[str, str], seconds: float, runs: int, smok
     # Ids for the misses are used once each; Redis hits rotate over enough ids that none is asked
     # twice within the process cache's second. The pools are sized from a short probe of this
     # machine's miss rate (the server's counters then say whether they were big enough).
-    with serve(env=env) as api, serve(env=env | {"VIDSTORE_VIDEO_CACHE_TTL_SECONDS": "0"}) as uncached:
+    before = os.environ.get("VIDSTORE_BENCH_BEFORE")
+    no_cache = {"VIDSTORE_VIDEO_CACHE_TTL_SECONDS": "0"}
+    with ExitStack() as stack:
+        api = stack.enter_context(serve(env=env))
+        uncached = stack.enter_context(serve(env=env | no_cache))
+        earlier = None
+        if before:
+            earlier = stack.enter_context(
+                serve(env=env | no_cache | {"PYTHONPATH": before}, cwd=Path(before))
+            )
         probe = ready_videos(api, env, 100)
         forget_in_redis(probe)
         probe_file = ids_file(probe)
@@ -527,15 +536,30 @@ def get_video(backend: str, env: dict[str, str], seconds: float, runs: int, smok
                 "select_one_conn": lambda: mysqlslap(
                     port, "vidstore", select, 1, max(200, int(seconds * 800))
                 ),
-            },
+            }
+            | (
+                {"uncached_before": lambda: wrk(f"{earlier}/v1/videos/{hot}", seconds, connections=1)}
+                if earlier
+                else {}
+            ),
             runs,
         )
         for f in [redis_file, *miss_files]:
             f.unlink()
     one = [{"ms": 1000 / x["rps"]} for x in r["uncached_one_conn"]]
     bare = [{"ms": x["mean_ms"]} for x in r["select_one_conn"]]
+    extra_figures: dict[str, Any] = {}
+    extra_ratios: dict[str, Any] = {}
+    if before:
+        label = f"get video, cache off, one connection, as served by {_commit(Path(before))}, {backend}"
+        extra_figures["uncached_before"] = figure(r["uncached_before"], what=label)
+        earlier_ms = [{"ms": 1000 / x["rps"]} for x in r["uncached_before"]]
+        extra_ratios["uncached_over_before"] = ratio(
+            one, earlier_ms, key="ms", of="get-video latency", over=label
+        )
     return {
-        "figures": {
+        "figures": extra_figures
+        | {
             "local_hit": figure(r["local_hit"], what=f"get video, in-process cache hit, {backend}"),
             "redis_hit": figure(r["redis_hit"], what=f"get video, Redis hit, {backend}"),
             "miss": figure(r["miss"], what=f"get video, real miss (lock, database, set), {backend}"),
@@ -546,7 +570,8 @@ def get_video(backend: str, env: dict[str, str], seconds: float, runs: int, smok
                 r["select_one_conn"], what=f"the same point select straight to {backend}, one connection"
             ),
         },
-        "ratios": {
+        "ratios": extra_ratios
+        | {
             "uncached_over_bare_select": ratio(
                 one, bare, key="ms", of="API get-video mean latency (cache off)", over="bare point select"
             ),

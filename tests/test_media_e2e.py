@@ -22,7 +22,7 @@ import redis
 from api.domain.playback.tokens import sign_path
 from api.settings import Settings
 from tests.conftest import base_settings, report
-from tests.live import ROOT, api_server, edge, free_port, worker
+from tests.live import api_server, edge, free_port, worker
 
 PART = 5 * 2**20  # uploads above this go multipart
 LEASE_SECONDS = 2  # a job whose worker stopped heartbeating is taken over after this
@@ -347,19 +347,21 @@ def test_retries_end_in_the_dead_letter_stream(stack: Stack) -> None:
     prefix = stack.settings.redis_prefix
 
     def lose_the_source() -> httpx.Response:
-        from api.domain.processing.queue import Job
+        import asyncio
 
-        httpx_ok = httpx.Response(202)
-        # The video is processing with no source in storage (as after a storage loss).
-        subprocess.run(
-            ["bash", "stack/cli.sh", "video-status", str(video_id), "processing"],
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-            env=os.environ,
-        )
+        from api import storage
+        from api.domain.processing.queue import Job
+        from api.wiring import Services
+
+        async def processing_without_its_object() -> None:
+            # The video is processing with its upload recorded but gone from storage (a storage loss).
+            async with Services.opened(stack.settings) as services:
+                fields = {"status": "processing", "source_key": storage.source_key(video_id)}
+                assert await services.videos.set_fields_by_id(video_id, fields) is not None
+
+        asyncio.run(processing_without_its_object())
         client.xadd(f"{prefix}:jobs", {"job": Job("transcode", video_id).payload()})
-        return httpx_ok
+        return httpx.Response(202)
 
     assert stack.wait_status(video_id, lose_the_source) == "failed"
     dead = [

@@ -14,6 +14,7 @@ from sqlalchemy import text
 
 from api.admission import ALWAYS_ADMITTED
 from api.deps import Buffer, Db, Redis, provide_buffer, provide_db, provide_redis
+from api.http_metrics import NO_HTTP_METRICS
 
 log = logging.getLogger("vidstore.health")
 
@@ -39,7 +40,7 @@ async def _db_ping(db: Db) -> None:
 class HealthController(Controller):
     path = "/health"
     tags = ["health"]
-    opt = {ALWAYS_ADMITTED: True}  # probes answer however busy the process is
+    opt = {ALWAYS_ADMITTED: True, NO_HTTP_METRICS: True}  # probes answer however busy the process is
     dependencies = {
         "db": provide_db,
         "redis": provide_redis,
@@ -69,7 +70,7 @@ class MetricsController(PrometheusController):
 
     dependencies = {"buffer": provide_buffer}
 
-    @get(include_in_schema=False, opt={ALWAYS_ADMITTED: True})
+    @get(include_in_schema=False, opt={ALWAYS_ADMITTED: True, NO_HTTP_METRICS: True})
     async def get(self, buffer: Buffer) -> Response[bytes]:
         try:
             await buffer.refresh_gauges()
