@@ -370,6 +370,10 @@ class Resharder:
 
     def reverse(self, abort: bool) -> int:
         status = self.vt.status(self.kind, self.keyspace, self.workflow)
+        if status is None and abort:  # stopped before `create`: only provisioned tablets to remove
+            print(f">> no workflow {self.workflow} on {self.keyspace}: removing what was provisioned")
+            self._remove_new_shards()
+            return 0
         if status is None:
             print(f"!! no workflow {self.workflow} on {self.keyspace}: nothing to reverse")
             return 1
@@ -382,10 +386,17 @@ class Resharder:
         if abort:
             print(">> cancel: the workflow and the new shards go away")
             self.vt.run(self.kind, *self.flags, "cancel")
-            self.retire(self.plan.new)
-            for shard in self.plan.new:
-                self.vt.run("DeleteShards", "--recursive", "--even-if-serving", f"{self.keyspace}/{shard}")
+            self._remove_new_shards()
         return 0
+
+    def _remove_new_shards(self) -> None:
+        self.retire(self.plan.new)
+        for shard in self.plan.new:
+            try:
+                self.vt.run("DeleteShards", "--recursive", "--even-if-serving", f"{self.keyspace}/{shard}")
+            except RuntimeError as exc:
+                if "node doesn't exist" not in str(exc) and "not found" not in str(exc).lower():
+                    raise
 
 
 class TableMover(Resharder):

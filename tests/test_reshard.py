@@ -7,7 +7,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import os
 import random
+import signal
 import socket
 import time
 from dataclasses import dataclass, field
@@ -20,13 +22,14 @@ import pytest
 from api.db import cluster_shards
 from sharding.layout import ports
 from tests.conftest import BACKEND, Api, Caller, report
-from tests.live import ROOT, api_server
+from tests.live import ROOT, api_server, eventually
 
 pytestmark = pytest.mark.skipif(
     BACKEND != "vitess", reason="resharding needs the Vitess cluster: runs in make test's vitess pass"
 )
 
 SPLIT = "-40,40-80,80-c0,c0-"
+HOT_SPLIT = "-40,40-80,80-"  # the hot shard -80 only
 MERGED = "-80,80-"
 
 
@@ -95,20 +98,27 @@ class Traffic:
         return max((b - a for a, b in itertools.pairwise(acks)), default=0.0)
 
 
-async def reshard(to: str) -> tuple[float, str]:
-    started = time.monotonic()
-    process = await asyncio.create_subprocess_exec(
+async def start_reshard(to: str, *args: str) -> asyncio.subprocess.Process:
+    """`make reshard KEYSPACE=vidstore TO=...` in a session of its own, its output piped."""
+    return await asyncio.create_subprocess_exec(
         "bash",
         "stack/vitess/reshard.sh",
         "vidstore",
         f"--to={to}",
+        *args,
         cwd=ROOT,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
+        start_new_session=True,
     )
+
+
+async def reshard(to: str, *args: str) -> tuple[float, str]:
+    started = time.monotonic()
+    process = await start_reshard(to, *args)
     out, _ = await process.communicate()
     text = out.decode()
-    assert process.returncode == 0, f"reshard to {to} failed:\n{text[-4000:]}"
+    assert process.returncode == 0, f"reshard to {to} {args} failed:\n{text[-4000:]}"
     return time.monotonic() - started, text
 
 
@@ -132,6 +142,21 @@ def still_listening(uids: list[int]) -> list[int]:
                 if s.connect_ex(("127.0.0.1", port)) == 0:
                     alive.append(uid)
     return alive
+
+
+async def nothing_lost(api: Api, traffic: Traffic) -> None:
+    """No client error; after a final flush every counted view is in the database exactly once, and
+    every video created under the traffic reads back by id."""
+    assert traffic.errors == [], traffic.errors[:10]
+    flusher = api.flusher()
+    while (await flusher.flush_once()).batches_done:
+        pass
+    for video_id, accepted in traffic.accepted.items():
+        counts = await api.views(video_id)
+        assert (counts["flushed"], counts["buffered"]) == (accepted, 0), (video_id, counts, accepted)
+    for video_id in traffic.created:
+        got = await api.client.get(f"/v1/videos/{video_id}", headers=traffic.owner.auth)
+        assert got.status_code == 200, (video_id, got.text)
 
 
 async def test_split_and_merge_under_load_lose_nothing(api: Api) -> None:
@@ -172,15 +197,7 @@ async def test_split_and_merge_under_load_lose_nothing(api: Api) -> None:
                 await asyncio.gather(*tasks)
 
     assert split_shards == SPLIT.split(","), split_log[-3000:]
-    assert traffic.errors == [], traffic.errors[:10]
-    while (await flusher.flush_once()).batches_done:
-        pass
-    for video_id, accepted in traffic.accepted.items():
-        counts = await api.views(video_id)
-        assert (counts["flushed"], counts["buffered"]) == (accepted, 0), (video_id, counts, accepted)
-    for video_id in traffic.created:
-        got = await api.client.get(f"/v1/videos/{video_id}", headers=owner.auth)
-        assert got.status_code == 200, (video_id, got.text)
+    await nothing_lost(api, traffic)
     listed: dict[int, set[int]] = {}
     for channel_id in channels:
         listed[channel_id], cursor = set(), None
@@ -223,3 +240,57 @@ async def test_split_and_merge_under_load_lose_nothing(api: Api) -> None:
     }
     (ROOT / ".data/reports/reshard-proof.json").write_text(json.dumps(proof, indent=2) + "\n")
     assert pause < 15, f"writes stopped for {pause:.1f} s"
+
+
+def vidstore_shards(api: Api) -> set[str]:
+    return {str(r[0]) for r in vtgate_rows(api, "SHOW VITESS_SHARDS") if str(r[0]).startswith("vidstore/")}
+
+
+async def test_a_hot_shard_split_resumes_after_a_kill_and_aborts_cleanly(api: Api) -> None:
+    """Split only -80, SIGKILL the command as it starts copying, run it again up to switched reads
+    (it carries on from Vitess's state, doing nothing twice), then --abort: reads go back, the new
+    shards and their tablets go away, and traffic never saw an error."""
+    assert await cluster_shards(api.services.db.primary) == MERGED.split(",")
+    owner = await api.user("hot-splitter")
+    channels = [await api.channel(owner) for _ in range(4)]
+    viewable = [await api.video(owner, c, settle=False) for c in channels]
+    await api.settled()
+    traffic = Traffic(owner, channels, viewable)
+    env = {"VIDSTORE_MAX_IN_FLIGHT": "1000", "VIDSTORE_VIEW_DEDUPE_SECONDS": "0"}
+    with api_server(env) as url:
+        async with httpx.AsyncClient(base_url=url, timeout=60) as client:
+            tasks = [asyncio.create_task(traffic.viewer(client)), asyncio.create_task(traffic.reader(client))]
+            tasks.append(asyncio.create_task(traffic.creator(client)))
+            try:
+                first = await start_reshard(HOT_SPLIT)
+                assert first.stdout is not None
+                printed = []
+                async for line in first.stdout:  # killed the moment it reports the copy step
+                    printed.append(line.decode())
+                    if "[3/8] copy" in printed[-1]:
+                        os.killpg(first.pid, signal.SIGKILL)
+                        break
+                await first.wait()
+                assert first.returncode == -signal.SIGKILL, "".join(printed)[-3000:]
+                resume_seconds, resumed = await reshard(HOT_SPLIT, "--until=reads")
+                assert "[1/8] provision: done already" in resumed, resumed[-3000:]
+                assert "[2/8] create: done already" in resumed, resumed[-3000:]
+                # Replica reads now go to the new shards (primaries stay on the old ones until writes).
+                assert "Current State: All Reads Switched. Writes Not Switched" in resumed, resumed[-3000:]
+                abort_seconds, aborted = await reshard(HOT_SPLIT, "--abort")
+            finally:
+                traffic.stop.set()
+                await asyncio.gather(*tasks)
+    await nothing_lost(api, traffic)
+
+    async def only_the_old_shards() -> bool:  # vtgate's topology cache drops the deleted shards
+        return vidstore_shards(api) == {"vidstore/-80", "vidstore/80-"}
+
+    await eventually(only_the_old_shards, 30, f"vtgate to list only -80,80-; {aborted[-2000:]}")
+    assert await cluster_shards(api.services.db.primary) == MERGED.split(",")
+    assert still_listening([110, 111, 120, 121]) == []  # the new shards' tablets and MariaDB
+    report(
+        f"hot-shard split -80 -> -40,40-80: killed at the copy, resumed to switched reads in "
+        f"{resume_seconds:.1f} s, aborted in {abort_seconds:.1f} s, under {traffic.requests} requests: "
+        f"{sum(traffic.accepted.values())} views and {len(traffic.created)} videos kept, client errors 0"
+    )
