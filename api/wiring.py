@@ -14,9 +14,9 @@ import redis.asyncio as aioredis
 from api.db import Database
 from api.domain.channels.services import ChannelService
 from api.domain.feeds.services import FeedService
+from api.domain.jobs.outbox import Outbox
+from api.domain.jobs.queue import JobQueue
 from api.domain.playback.services import PlaybackService
-from api.domain.processing.outbox import Outbox
-from api.domain.processing.queue import JobQueue
 from api.domain.processing.worker import Worker
 from api.domain.uploads.services import UploadLimits, UploadService
 from api.domain.users.services import UserService

@@ -350,7 +350,7 @@ def test_retries_end_in_the_dead_letter_stream(stack: Stack) -> None:
         import asyncio
 
         from api import storage
-        from api.domain.processing.queue import Job
+        from api.domain.jobs.queue import Job
         from api.wiring import Services
 
         async def processing_without_its_object() -> None:

@@ -19,7 +19,7 @@ import pytest
 import redis
 from sqlalchemy import text
 
-from api.domain.processing.outbox import RELAY_AFTER_SECONDS
+from api.domain.jobs.outbox import RELAY_AFTER_SECONDS
 from api.settings import Settings
 from api.wiring import Services
 from loadtest.serving import wait_until_ok

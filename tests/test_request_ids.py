@@ -10,7 +10,7 @@ from typing import Any, cast
 
 import pytest
 
-from api.domain.processing.queue import Job
+from api.domain.jobs.queue import Job
 from api.logs import JsonFormatter
 from tests.conftest import Api
 

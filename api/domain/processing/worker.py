@@ -33,9 +33,9 @@ from typing import IO
 from prometheus_client import Counter, Gauge, Histogram
 
 from api import faultpoints, storage
+from api.domain.jobs.outbox import Outbox
+from api.domain.jobs.queue import Job, JobQueue
 from api.domain.processing import media
-from api.domain.processing.outbox import Outbox
-from api.domain.processing.queue import Job, JobQueue
 from api.domain.videos.schemas import Video
 from api.domain.videos.services import VideoService
 from api.logs import REQUEST_ID

@@ -7,9 +7,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from api.db import Database, retry_cutover
 from api.domain.channels.services import ChannelService
 from api.domain.errors import Forbidden, InvalidInput, NotFound
-from api.domain.processing import repositories as outbox_repo
-from api.domain.processing.outbox import Outbox
-from api.domain.processing.repositories import Intent
+from api.domain.jobs import repositories as outbox_repo
+from api.domain.jobs.outbox import Outbox
+from api.domain.jobs.repositories import Intent
 from api.domain.users.schemas import User
 from api.domain.videos import repositories as repo
 from api.domain.videos.cache import VideoCache

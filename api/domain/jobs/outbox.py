@@ -22,9 +22,9 @@ from sqlalchemy.exc import DBAPIError
 
 from api import faultpoints
 from api.db import Database
-from api.domain.processing import repositories as repo
-from api.domain.processing.queue import JobQueue
-from api.domain.processing.repositories import Intent
+from api.domain.jobs import repositories as repo
+from api.domain.jobs.queue import JobQueue
+from api.domain.jobs.repositories import Intent
 
 log = logging.getLogger("vidstore.outbox")
 
