@@ -59,10 +59,20 @@ vtctldclient() { "$VITESS_BIN/vtctldclient" --server "$VTCTLD_SERVER" "$@"; }
 
 # Start a long-running process as the Vitess user in a session of its own (so a Ctrl-C on `make run`
 # leaves the cluster up); the process writes its own pid file before it execs.
-start_vt() {  # start_vt NAME LOG CMD...
-  local name=$1 log=$2; shift 2
-  as_vt setsid -f bash -c 'echo $$ >"$0"; ulimit -n 20000 2>/dev/null || true; exec "$@"' \
-    "$VT_DATA/run/$name.pid" "$@" >>"$log" 2>&1 </dev/null
+start_vt() {  # start_vt NAME LOG CMD...: returns once the process has written its pid file
+  local name=$1 log=$2 pidfile="$VT_DATA/run/$1.pid"; shift 2
+  # setsid -f returns before the child writes its pid: without this wait, wait_serving could read a
+  # missing pid file as "died" (seen on a loaded machine). The marker keeps an earlier run's shutdown
+  # lines, appended to the same log, from passing for this run's.
+  rm -f "$pidfile"
+  echo "=== start_vt $name $(date -u +%FT%TZ)" >>"$log"
+  as_vt setsid -f bash -c 'echo $$ >"$0.partial" && mv "$0.partial" "$0"; ulimit -n 20000 2>/dev/null || true; exec "$@"' \
+    "$pidfile" "$@" >>"$log" 2>&1 </dev/null
+  local deadline=$((SECONDS + 20))
+  until [ -s "$pidfile" ]; do
+    [ $SECONDS -lt $deadline ] || { echo "!! $name: no pid file after 20 s" >&2; return 1; }
+    sleep 0.05
+  done
 }
 running() { pid_alive "$VT_DATA/run/$1.pid"; }
 http_ok() { curl -sf -o /dev/null "$1"; }
