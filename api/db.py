@@ -24,32 +24,38 @@ ER_DUP_ENTRY = 1062
 
 @dataclass(frozen=True, slots=True)
 class Database:
+    """`primary`: transactions, and reads that must see the caller's own writes. `replica`: reads of
+    one statement each (feeds, a video by id), on an engine of their own (see `_read_engine`); with
+    a single database (MariaDB) both engines point at it."""
+
     primary: AsyncEngine
     replica: AsyncEngine
 
     @classmethod
     def connect(cls, primary_url: str, replica_url: str) -> Database:
-        primary = _engine(primary_url)
-        replica = primary if replica_url == primary_url else _engine(replica_url)
-        return cls(primary=primary, replica=replica)
+        return cls(primary=_engine(primary_url), replica=_read_engine(replica_url))
 
     async def read_replica(self, read: Callable[[AsyncConnection], Awaitable[T]]) -> T:
-        """Run a read on a replica. When none can serve (down, or more than the tablets'
+        """Run a read on a replica. A pooled connection found dead (vtgate restarted) is dropped and
+        the read runs again on a new one; when no replica can serve (down, or more than the tablets'
         unhealthy threshold behind), the primary answers: staleness stays bounded."""
-        try:
-            async with self.replica.connect() as conn:
-                return await read(conn)
-        except (OperationalError, InternalError) as exc:
-            if self.replica is self.primary:
-                raise
-            log.warning("replica read failed, reading the primary: %r", exc.orig)
+        for stale_retry in (True, False):
+            try:
+                async with self.replica.connect() as conn:
+                    return await read(conn)
+            except DBAPIError as exc:
+                if exc.connection_invalidated and stale_retry:
+                    continue
+                if not isinstance(exc, (OperationalError, InternalError)):
+                    raise
+                log.warning("replica read failed, reading the primary: %r", exc.orig)
+                break
         async with self.primary.connect() as conn:
             return await read(conn)
 
     async def dispose(self) -> None:
         await self.primary.dispose()
-        if self.replica is not self.primary:
-            await self.replica.dispose()
+        await self.replica.dispose()
 
 
 def _engine(url: str) -> AsyncEngine:
@@ -61,6 +67,23 @@ def _engine(url: str) -> AsyncEngine:
         pool_recycle=1800,
         # Isolation is the servers' setting (READ-COMMITTED, see stack/): a per-session SET would pin
         # every vtgate session to a reserved connection, and MariaDB 10.11 has no transaction_isolation.
+    )
+
+
+def _read_engine(url: str) -> AsyncEngine:
+    """Reads of one statement need no transaction: in autocommit, with the rollback on return skipped,
+    and without the checkout ping, a read is one round trip instead of three (measured in
+    BENCHMARKS.md, "Where an uncached get-video's time goes"). A connection that went stale fails
+    its read instead, and `read_replica` reads again (SQLAlchemy's optimistic disconnect handling:
+    the failure invalidates the pool's older connections too)."""
+    return create_async_engine(
+        url,
+        pool_size=10,
+        max_overflow=20,
+        pool_pre_ping=False,
+        pool_recycle=1800,
+        isolation_level="AUTOCOMMIT",
+        skip_autocommit_rollback=True,
     )
 
 

@@ -1,6 +1,7 @@
 """Where an uncached get-video's database time goes: the same point select, one at a time on one
 connection, through each layer the API adds (the raw driver; SQLAlchemy's pool with its checkout
-ping and its rollback on return; without each). Medians over `--n` iterations, interleaved.
+ping and its rollback on return, as the primary engine has it; without each, as the read engine).
+Medians over `--n` iterations, interleaved.
 
     python -m loadtest.dbcost [--n 500]     (the stack's environment: stack/cli.sh-like, VITESS=1)
 """
@@ -33,11 +34,16 @@ async def measure(n: int, url: str) -> dict[str, Any]:
     def engine(**kw: Any) -> AsyncEngine:
         return create_async_engine(url, pool_size=1, max_overflow=0, pool_recycle=1800, **kw)
 
+    # AUTOCOMMIT alone still sends ROLLBACK on return (SQLAlchemy leaves it to the driver, and
+    # aiomysql sends it); skip_autocommit_rollback is what removes that round trip.
     engines = {
-        "sqlalchemy, pre-ping + rollback on return (as api/db.py had it)": engine(pool_pre_ping=True),
+        "sqlalchemy, pre-ping + rollback on return (api/db.py's primary engine)": engine(pool_pre_ping=True),
         "sqlalchemy, rollback on return, no pre-ping": engine(pool_pre_ping=False),
-        "sqlalchemy, no pre-ping, no rollback (autocommit reads)": engine(
+        "sqlalchemy, no pre-ping, autocommit (rollback still sent)": engine(
             pool_pre_ping=False, isolation_level="AUTOCOMMIT"
+        ),
+        "sqlalchemy, no pre-ping, autocommit, rollback skipped (api/db.py's read engine)": engine(
+            pool_pre_ping=False, isolation_level="AUTOCOMMIT", skip_autocommit_rollback=True
         ),
     }
 

@@ -37,6 +37,7 @@ from typing import Any
 import pymysql
 
 from sharding.layout import Plan, Tablet, allocate, format_layout, parse_layout, resume_plan
+from sharding.probe import CutoverProbe, probe_target
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(os.environ.get("VIDSTORE_DATA", ROOT / ".data"))
@@ -58,6 +59,15 @@ class Vitess:
     vtgate: str = "127.0.0.1:15307"  # its MySQL port: which tablets it routes to
     dry_run: bool = False
 
+    @property
+    def sql_address(self) -> tuple[str, int]:
+        host, _, port = self.vtgate.rpartition(":")
+        return host, int(port)
+
+    @property
+    def sql_password(self) -> str:
+        return os.environ.get("VIDSTORE_DB_PASSWORD", "")
+
     def run(self, *args: str, quiet: bool = False) -> str:
         if self.dry_run:
             print(f"   would run: vtctldclient {' '.join(args)}")
@@ -70,6 +80,18 @@ class Vitess:
         if not quiet and done.stdout.strip():
             print("   " + done.stdout.strip().replace("\n", "\n   "))
         return done.stdout
+
+    def run_retrying(self, transient: str, *args: str, seconds: float = 90, quiet: bool = False) -> None:
+        """`run`, again every second for up to `seconds` while it fails with the `transient` error."""
+        deadline = time.monotonic() + seconds
+        while True:
+            try:
+                self.run(*args, quiet=quiet)
+                return
+            except RuntimeError as exc:
+                if transient not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(1)
 
     def read(self, *args: str) -> Any:
         """A read-only call (also made in a dry run); its JSON answer, or None when refused."""
@@ -119,6 +141,7 @@ class Report:
     rows_copied: int = 0  # as the copy phase reported it (small tables finish between two polls)
     rows_moved: int = 0  # rows in the moved key range when VDiff compared them
     vdiff: dict[str, Any] = field(default_factory=dict)
+    cutover: dict[str, Any] = field(default_factory=dict)  # the write pause and errors a client saw
 
     def timed(self, step: str, action: Callable[[], None]) -> None:
         started = time.monotonic()
@@ -166,6 +189,40 @@ def traffic(status: dict[str, Any] | None) -> tuple[bool, bool]:
     return "All Reads Switched" in state, "Writes Switched" in state and "Not Switched" not in state.split(
         "Writes"
     )[-1]
+
+
+@dataclass(frozen=True)
+class CopyProgress:
+    """Where a workflow's copy phase stands, from its status (`Workflow status --format json`)."""
+
+    copied: int
+    total: int
+    states: list[str]
+    lag: int
+    done: bool
+    failed: bool
+
+    @classmethod
+    def of(cls, status: dict[str, Any]) -> CopyProgress:
+        tables = status.get("table_copy_state") or {}
+        streams = [s for shard in (status.get("shard_streams") or {}).values() for s in shard["streams"]]
+        lags = re.findall(r"VStream Lag: (-?\d+)s", " ".join(str(s.get("info", "")) for s in streams))
+        # Just after `create` a stream is Running with no copy state and no position, before it
+        # starts copying: only a stream that has a position has copied and is replicating.
+        replicating = all(s.get("status") == "Running" and s.get("position") for s in streams)
+        return cls(
+            copied=sum(int(t.get("rows_copied", 0)) for t in tables.values()),
+            total=sum(int(t.get("rows_total", 0)) for t in tables.values()),
+            states=sorted({str(s.get("status")) for s in streams}),
+            lag=max((int(x) for x in lags), default=0),
+            done=bool(streams) and not tables and replicating,
+            failed=any(s.get("status") == "Error" for s in streams),
+        )
+
+    def line(self) -> str:
+        bar = "#" * (30 * self.copied // self.total) if self.total else ""
+        states = ",".join(self.states) or "?"
+        return f"   [{bar:<30}] {self.copied}/{self.total} rows, streams {states}, lag {self.lag}s"
 
 
 class Resharder:
@@ -245,15 +302,9 @@ class Resharder:
 
     def create(self) -> None:
         self.step(2, "create", f"{self.kind} create {' '.join(self.create_args())}")
-        deadline = time.monotonic() + 90
-        while True:  # a new primary's VReplication engine opens a few seconds after it is named
-            try:
-                self.vt.run(self.kind, *self.flags, "create", *self.create_args())
-                return
-            except RuntimeError as exc:
-                if "vreplication engine is closed" not in str(exc) or time.monotonic() > deadline:
-                    raise
-                time.sleep(1)
+        # A new primary's VReplication engine opens a few seconds after it is named.
+        create = [self.kind, *self.flags, "create", *self.create_args()]
+        self.vt.run_retrying("vreplication engine is closed", *create)
 
     def copy(self) -> None:
         """Wait until every stream has left the copy phase, printing progress."""
@@ -263,25 +314,16 @@ class Resharder:
         deadline, tty = time.monotonic() + 3600, sys.stdout.isatty()
         while True:
             status = self.vt.status(self.kind, self.keyspace, self.workflow) or {}
-            tables = status.get("table_copy_state") or {}
-            copied = sum(int(t.get("rows_copied", 0)) for t in tables.values())
-            total = sum(int(t.get("rows_total", 0)) for t in tables.values())
-            streams = [s for shard in (status.get("shard_streams") or {}).values() for s in shard["streams"]]
-            states = sorted({str(s.get("status")) for s in streams})
-            lags = re.findall(r"VStream Lag: (-?\d+)s", " ".join(str(s.get("info", "")) for s in streams))
-            lag = max((int(x) for x in lags), default=0)
-            bar = "#" * (30 * copied // total) if total else ""
-            line = f"   [{bar:<30}] {copied}/{total} rows, streams {','.join(states) or '?'}, lag {lag}s"
-            print(("\r" + line) if tty else line, end="" if tty else "\n", flush=True)
-            if streams and not tables and all(s.get("status") == "Running" for s in streams):
+            progress = CopyProgress.of(status)
+            print(("\r" + progress.line()) if tty else progress.line(), end="" if tty else "\n", flush=True)
+            self.report.rows_copied = max(self.report.rows_copied, progress.copied)
+            if progress.done:
                 print("" if not tty else "\n", end="")
-                self.report.rows_copied = max(self.report.rows_copied, copied)
                 return
-            if any(s.get("status") == "Error" for s in streams):
-                raise RuntimeError(f"a stream failed: {streams}")
+            if progress.failed:
+                raise RuntimeError(f"a stream failed: {status.get('shard_streams')}")
             if time.monotonic() > deadline:
                 raise RuntimeError("copy did not finish in an hour")
-            self.report.rows_copied = max(self.report.rows_copied, copied)
             time.sleep(1)
 
     def vdiff(self) -> None:
@@ -293,7 +335,8 @@ class Resharder:
         if running:  # a diff an interrupted run started: wait for it rather than start a second one
             print("   a VDiff is already running: waiting for it")
         else:
-            self.vt.run(*vdiff, "create", quiet=True)
+            # A stream that has just restarted (after a transient error) is briefly not Running.
+            self.vt.run_retrying("not all streams are running", *vdiff, "create", seconds=60, quiet=True)
         if self.vt.dry_run:
             return
         # Polled here: `create --wait` reports only every --wait-update-interval, long after the end.
@@ -324,9 +367,8 @@ class Resharder:
             time.sleep(0.5)
 
     def _vtgate_knows_new_primaries(self) -> bool:
-        host, _, port = self.vt.vtgate.rpartition(":")
-        password = os.environ.get("VIDSTORE_DB_PASSWORD", "")
-        conn = pymysql.connect(host=host, port=int(port), user="vidstore", password=password)
+        host, port = self.vt.sql_address
+        conn = pymysql.connect(host=host, port=port, user="vidstore", password=self.vt.sql_password)
         with conn, conn.cursor() as cur:
             cur.execute("SHOW VITESS_TABLETS")
             listed = {(row[1], row[2], row[3]) for row in cur.fetchall()}
@@ -334,7 +376,20 @@ class Resharder:
 
     def switch_writes(self) -> None:
         self.wait_vtgate()
-        self.switch("primary")
+        target = None if self.vt.dry_run else probe_target(self.vt.read("GetVSchema", self.keyspace) or {})
+        if target is None:  # a dry run, or no xxhash-routed table to aim a probe with
+            self.switch("primary")
+            return
+        host, port = self.vt.sql_address
+        probe = CutoverProbe(host, port, self.vt.sql_password, self.keyspace, *target, shards=self.plan.new)
+        with probe:
+            self.switch("primary")
+        self.report.cutover = probe.result()
+        seen = self.report.cutover
+        print(
+            f"   a probe client ({target[0]} by {target[1]}, each new range every 50 ms) saw a longest "
+            f"pause of {seen['longest_pause_s']} s and {seen['errors']} errors"
+        )
 
     def switch(self, types: str) -> None:
         n, name = (5, "reads") if types != "primary" else (6, "writes")

@@ -122,6 +122,13 @@ async def reshard(to: str, *args: str) -> tuple[float, str]:
     return time.monotonic() - started, text
 
 
+async def put_back(to: str, *args: str) -> None:
+    """After a failure, one more run that leaves -80,80- for the tests that follow (the failure is
+    raised all the same): carrying on with a merge, or aborting a split."""
+    process = await start_reshard(to, *args)
+    await process.communicate()
+
+
 def vtgate_rows(api: Api, statement: str) -> list[tuple[Any, ...]]:
     url = api.services.db.primary.url
     with (
@@ -192,6 +199,10 @@ async def test_split_and_merge_under_load_lose_nothing(api: Api) -> None:
                 split_shards = await cluster_shards(api.services.db.primary)
                 split_report = json.loads((ROOT / ".data/reports/reshard-vidstore-last.json").read_text())
                 merge_seconds, _ = await reshard(MERGED)
+            except BaseException:
+                split = await cluster_shards(api.services.db.primary) == SPLIT.split(",")
+                await (put_back(MERGED) if split else put_back(SPLIT, "--abort"))
+                raise
             finally:
                 traffic.stop.set()
                 await asyncio.gather(*tasks)
@@ -216,6 +227,8 @@ async def test_split_and_merge_under_load_lose_nothing(api: Api) -> None:
     last = json.loads((ROOT / ".data/reports/reshard-vidstore-last.json").read_text())
     for run in (split_report, last):
         assert run["vdiff"]["State"] == "completed" and not run["vdiff"]["HasMismatch"], run
+        # The command's own probe client, aimed into every new range, went through the switch.
+        assert run["cutover"]["errors"] == 0 and run["cutover"]["queries_answered"] > 0, run["cutover"]
     assert still_listening([110, 111, 120, 121, 130, 131, 140, 141]) == []  # the split's shards, retired
     assert await cluster_shards(api.services.db.primary) == MERGED.split(",")
     assert {r[0] for r in vtgate_rows(api, "SHOW VITESS_SHARDS")} >= {"vidstore/-80", "vidstore/80-"}
@@ -223,7 +236,9 @@ async def test_split_and_merge_under_load_lose_nothing(api: Api) -> None:
     report(
         f"reshard 2->4 in {split_seconds:.1f} s (copy {split_report['seconds'].get('copy')} s, "
         f"VDiff {split_report['seconds'].get('vdiff')} s, write switch "
-        f"{split_report['seconds'].get('writes')} s), merge 4->2 in {merge_seconds:.1f} s, "
+        f"{split_report['seconds'].get('writes')} s, "
+        f"probe pause {split_report['cutover']['longest_pause_s']} s), "
+        f"merge 4->2 in {merge_seconds:.1f} s (probe pause {last['cutover']['longest_pause_s']} s), "
         f"under {traffic.requests} requests: {len(traffic.created)} videos created, "
         f"{sum(traffic.accepted.values())} views accepted, client errors 0, 503-retried "
         f"{traffic.retried_503}, flush passes failed {flush_failures}, longest write pause {pause:.2f} s"
@@ -279,9 +294,7 @@ async def test_a_hot_shard_split_resumes_after_a_kill_and_aborts_cleanly(api: Ap
                 assert "Current State: All Reads Switched. Writes Not Switched" in resumed, resumed[-3000:]
                 abort_seconds, aborted = await reshard(HOT_SPLIT, "--abort")
             except BaseException:
-                # Whatever failed, the tests after this one need -80,80- back: abort what is left.
-                leftover = await start_reshard(HOT_SPLIT, "--abort")
-                await leftover.communicate()
+                await put_back(HOT_SPLIT, "--abort")
                 raise
             finally:
                 traffic.stop.set()

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from sharding import KeyRange, group_by_shard, keyspace_id, shard_for, validate_shards
+from sharding.probe import id_in, probe_target
+from sharding.reshard import CopyProgress
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.parametrize(
@@ -36,3 +43,41 @@ def test_grouping_partitions_by_key_range(ids: list[int]) -> None:
     assert sorted(v for g in groups.values() for v in g) == sorted(ids)
     for name, members in groups.items():
         assert all(KeyRange.parse(name).contains(keyspace_id(v)) for v in members)
+
+
+@pytest.mark.parametrize("shard", ["-40", "40-80", "80-c0", "c0-", "-80", "80-", "-"])
+def test_the_probe_aims_inside_each_range(shard: str) -> None:
+    value = id_in(shard)
+    assert KeyRange.parse(shard).contains(keyspace_id(value))
+    assert all(not KeyRange.parse(shard).contains(keyspace_id(v)) for v in range(1, value))
+
+
+def test_the_probe_reads_a_table_routed_by_xxhash() -> None:
+    vschema = json.loads((ROOT / "vschema" / "vidstore.json").read_text())
+    assert probe_target(vschema) == ("channels", "channel_id")
+    lookup_only = {
+        "vindexes": {"l": {"type": "lookup"}},
+        "tables": {"t": {"column_vindexes": [{"column": "c", "name": "l"}]}},
+    }
+    assert probe_target(lookup_only) is None
+
+
+def workflow_status(tables: dict[str, dict[str, int]], *streams: tuple[str, str, str]) -> dict[str, object]:
+    """A `Workflow status --format json` answer: its copy state and (status, position, info) streams."""
+    shard = [{"status": status, "position": at, "info": info} for status, at, info in streams]
+    return {"table_copy_state": tables, "shard_streams": {"vidstore/-80": {"streams": shard}}}
+
+
+def test_copy_is_done_only_once_every_stream_replicates_from_a_position() -> None:
+    started = ("Running", "", "VStream has not started")
+    replicating = ("Running", "MariaDB/0-200-17", "VStream Lag: 0s")
+    # Just after create (the CI failure of stop 20): Running, no copy state yet, no position.
+    assert not CopyProgress.of(workflow_status({}, started, started)).done
+    assert not CopyProgress.of(workflow_status({}, replicating, started)).done
+    copying = CopyProgress.of(workflow_status({"videos": {"rows_copied": 5, "rows_total": 10}}, replicating))
+    assert not copying.done and (copying.copied, copying.total) == (5, 10)
+    behind = ("Running", "MariaDB/0-300-9", "VStream Lag: 3s")
+    done = CopyProgress.of(workflow_status({}, replicating, behind))
+    assert done.done and not done.failed and done.lag == 3
+    assert not CopyProgress.of({}).done  # no streams yet
+    assert CopyProgress.of(workflow_status({}, ("Error", "", "duplicate key"))).failed
