@@ -526,7 +526,8 @@ def get_video(backend: str, env: dict[str, str], seconds: float, runs: int, smok
             return run
 
         port = sql_port(env)
-        select = f"SELECT video_id, channel_id, title, status FROM videos WHERE video_id = {hot}"
+        # Every column, as the API reads them: the same row and bytes through vtgate.
+        select = f"SELECT * FROM videos WHERE video_id = {hot}"
         r = interleaved(
             {
                 "local_hit": counted(lambda: wrk(f"{api}/v1/videos/{hot}", seconds, connections=8)),

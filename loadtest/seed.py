@@ -21,6 +21,7 @@ from api import storage
 from api.settings import Settings
 from api.wiring import Services
 from loadtest.backoff import send
+from loadtest.serving import wait_until_ok
 
 SEED_FILE = Path(
     os.environ.get(
@@ -89,6 +90,10 @@ async def seed(
                 *(_put(client, f"/v1/me/subscriptions/{c}", viewer["api_key"]) for c in picks)
             )
     await mark_ready(video_ids)
+    # The API's processes keep what they read for a second, here the drafts just created (seeding
+    # on an idle machine takes less than that): the scenarios start once the API serves them ready.
+    last = f"{host}/v1/videos/{video_ids[-1]}"
+    await asyncio.to_thread(wait_until_ok, last, None, "the seeded videos, ready", 10, 200)
     rng.shuffle(video_ids)  # popularity rank: index 0 is the most watched
     return {
         "host": host,

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
+import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from api import faultpoints
 from sharding import shard_for, validate_shards
-from tests.conftest import Api
+from tests.conftest import Api, base_settings, running
+
+
+@pytest.fixture(scope="module")
+async def api() -> AsyncIterator[Api]:
+    """These tests read the buffer's global state (every pending batch, the flush lag), so they get
+    a Redis prefix of their own: views and flushers of the rest of the suite cannot show up in it."""
+    async with running(base_settings(redis_prefix="test-views")) as helper:
+        yield helper
 
 
 async def db_views(api: Api, video_id: int) -> int:
