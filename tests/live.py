@@ -23,6 +23,7 @@ __all__ = [
     "eventually",
     "free_port",
     "full_stack",
+    "seed",
     "start_tablet",
     "stop_tablet",
     "worker",
@@ -41,6 +42,32 @@ def api_server(env: dict[str, str] | None = None) -> Iterator[str]:
     limit is lifted: every test process calls from 127.0.0.1 (the limiter has tests of its own)."""
     with granian(env={"VIDSTORE_RATE_LIMIT_REQUESTS": "1000000"} | (env or {})) as url:
         yield url
+
+
+def seed(
+    api: str, out: Path, creators: int, videos: int, viewers: int, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`python -m loadtest.seed` against `api` (two subscriptions per viewer), written to `out`."""
+    counts = ["--creators", str(creators), "--videos", str(videos), "--viewers", str(viewers)]
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "loadtest.seed",
+            "--host",
+            api,
+            *counts,
+            "--subscriptions",
+            "2",
+            "--out",
+            str(out),
+        ],
+        cwd=ROOT,
+        env=os.environ | {"VIDSTORE_SEED_FILE": str(out)} | (env or {}),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 @contextmanager

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -15,7 +12,7 @@ import pytest
 
 from loadtest.backoff import MAX_WAIT, delay, send
 from tests.conftest import BACKEND, report
-from tests.live import ROOT, api_server
+from tests.live import api_server, seed
 
 
 def test_the_rule() -> None:
@@ -47,30 +44,7 @@ def test_clients_get_through_an_api_that_sheds(tmp_path: Path) -> None:
         assert shed > 0, "the API shed nothing: the test proves nothing"
         report(f"16 concurrent clients, admission limit 1: all created after {shed} shed answers")
 
-        seed = tmp_path / "seed.json"
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "loadtest.seed",
-                "--host",
-                api,
-                "--creators",
-                "4",
-                "--videos",
-                "4",
-                "--viewers",
-                "8",
-                "--subscriptions",
-                "2",
-                "--out",
-                str(seed),
-            ],
-            cwd=ROOT,
-            env=os.environ | {"VIDSTORE_SEED_FILE": str(seed)},
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
+        seed_file = tmp_path / "seed.json"
+        done = seed(api, seed_file, creators=4, videos=4, viewers=8)
         assert done.returncode == 0, done.stderr[-2000:]
-        assert len(json.loads(seed.read_text())["videos"]) == 16
+        assert len(json.loads(seed_file.read_text())["videos"]) == 16

@@ -13,6 +13,7 @@ import pytest
 
 from tests.conftest import BACKEND
 from tests.live import ROOT, api_server
+from tests.live import seed as seed_videos
 
 pytestmark = pytest.mark.skipif(BACKEND != "mariadb", reason="smoke runs once, in the MariaDB pass")
 
@@ -28,29 +29,8 @@ def test_seed_and_a_short_spike_run(tmp_path: Path) -> None:
         "VIDSTORE_LOAD_SUMMARY": str(summary),
     }
     with api_server() as api:
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "loadtest.seed",
-                "--host",
-                api,
-                "--creators",
-                "3",
-                "--videos",
-                "4",
-                "--viewers",
-                "5",
-                "--subscriptions",
-                "2",
-                "--out",
-                str(seed),
-            ],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
-        )
+        done = seed_videos(api, seed, creators=3, videos=4, viewers=5, env=env)
+        assert done.returncode == 0, done.stderr[-2000:]
         assert len(json.loads(seed.read_text())["videos"]) == 12
         subprocess.run(
             [
