@@ -44,6 +44,10 @@ DATA = Path(os.environ.get("VIDSTORE_DATA", ROOT / ".data"))
 LAYOUT = DATA / "vitess" / "tablets"
 CELL = "zone1"
 STEPS = ("provision", "create", "copy", "vdiff", "reads", "writes", "complete", "retire")
+ONLINE_DDL = 5  # binlogdata.VReplicationWorkflowType.OnlineDDL
+# VReplication retries a failing stream by itself (a table-GC rename on the source can fail one
+# for a moment): only a stream failing this long stops the command.
+STREAM_ERROR_SECONDS = 120
 
 
 def alias(uid: int) -> str:
@@ -183,6 +187,15 @@ def write_layout(tablets: list[Tablet], dry_run: bool) -> None:
     partial.replace(LAYOUT)
 
 
+def primaries(keyspace: str, shards: list[str] | None = None) -> list[int]:
+    """The uids of the keyspace's primaries (of `shards` only, if given), as the layout lists them."""
+    return [
+        t.uid
+        for t in read_layout()
+        if t.keyspace == keyspace and t.role == "primary" and (shards is None or t.shard in shards)
+    ]
+
+
 def traffic(status: dict[str, Any] | None) -> tuple[bool, bool]:
     """(reads switched, writes switched) from a workflow status' traffic_state."""
     state = str((status or {}).get("traffic_state", ""))
@@ -200,7 +213,7 @@ class CopyProgress:
     states: list[str]
     lag: int
     done: bool
-    failed: bool
+    failing: list[str]  # what each stream in Error says
 
     @classmethod
     def of(cls, status: dict[str, Any]) -> CopyProgress:
@@ -216,7 +229,7 @@ class CopyProgress:
             states=sorted({str(s.get("status")) for s in streams}),
             lag=max((int(x) for x in lags), default=0),
             done=bool(streams) and not tables and replicating,
-            failed=any(s.get("status") == "Error" for s in streams),
+            failing=[str(s.get("info", ""))[:300] for s in streams if s.get("status") == "Error"],
         )
 
     def line(self) -> str:
@@ -302,6 +315,7 @@ class Resharder:
 
     def create(self) -> None:
         self.step(2, "create", f"{self.kind} create {' '.join(self.create_args())}")
+        self.release_stopped_streams()
         # A new primary's VReplication engine opens a few seconds after it is named.
         create = [self.kind, *self.flags, "create", *self.create_args()]
         self.vt.run_retrying("vreplication engine is closed", *create)
@@ -312,6 +326,7 @@ class Resharder:
         if self.vt.dry_run:
             return
         deadline, tty = time.monotonic() + 3600, sys.stdout.isatty()
+        failing_since: float | None = None
         while True:
             status = self.vt.status(self.kind, self.keyspace, self.workflow) or {}
             progress = CopyProgress.of(status)
@@ -320,8 +335,13 @@ class Resharder:
             if progress.done:
                 print("" if not tty else "\n", end="")
                 return
-            if progress.failed:
-                raise RuntimeError(f"a stream failed: {status.get('shard_streams')}")
+            if not progress.failing:
+                failing_since = None
+            elif failing_since is None:
+                failing_since = time.monotonic()
+                print(f"   a stream is failing (VReplication retries it): {progress.failing[0]}", flush=True)
+            elif time.monotonic() - failing_since > STREAM_ERROR_SECONDS:
+                raise RuntimeError(f"a stream failed for {STREAM_ERROR_SECONDS} s: {progress.failing}")
             if time.monotonic() > deadline:
                 raise RuntimeError("copy did not finish in an hour")
             time.sleep(1)
@@ -375,6 +395,7 @@ class Resharder:
         return all((self.keyspace, s, "PRIMARY") in listed for s in self.plan.new)
 
     def switch_writes(self) -> None:
+        self.release_stopped_streams()  # a migration that completed during the copy
         self.wait_vtgate()
         target = None if self.vt.dry_run else probe_target(self.vt.read("GetVSchema", self.keyspace) or {})
         if target is None:  # a dry run, or no xxhash-routed table to aim a probe with
@@ -390,6 +411,59 @@ class Resharder:
             f"   a probe client ({target[0]} by {target[1]}, each new range every 50 ms) saw a longest "
             f"pause of {seen['longest_pause_s']} s and {seen['errors']} errors"
         )
+
+    def source_primaries(self) -> tuple[str, list[int]]:
+        """The keyspace the rows come from, and the uids of its primaries that this workflow reads."""
+        return self.keyspace, primaries(self.keyspace, self.plan.sources)
+
+    def stopped_streams(self) -> list[tuple[int, str, int]]:
+        """(uid, workflow, type) of every stopped stream on the source primaries other than this
+        workflow's reverse: SwitchTraffic refuses to move writes past one ("cannot migrate until
+        all streams are running")."""
+        if self.vt.dry_run:
+            return []
+        keyspace, uids = self.source_primaries()
+        # vtctldclient takes the statement whole: names go in only as Vitess allows them.
+        assert re.fullmatch(r"\w+", keyspace) and re.fullmatch(r"\w+", self.workflow), (
+            keyspace,
+            self.workflow,
+        )
+        query = (
+            "SELECT workflow, workflow_type FROM _vt.vreplication WHERE state = 'Stopped' AND "
+            f"message != 'FROZEN' AND db_name = '{keyspace}' AND workflow != '{self.workflow}_reverse'"
+        )
+        found = []
+        for uid in uids:
+            answer = self.vt.read("ExecuteFetchAsDBA", "--json", alias(uid), query) or {}
+            found += [(uid, str(name), int(kind)) for name, kind in answer.get("rows") or []]
+        return found
+
+    def release_stopped_streams(self) -> None:
+        """A completed online DDL migration keeps a stopped stream on every shard it ran on, so that
+        it can be reverted; Vitess will not switch a reshard's writes past it. The shards it ran on
+        are retired by this reshard, so no revert could run after it anyway: the keyspace's finished
+        migrations are released (`OnlineDDL cleanup`; Vitess then collects their tables too). Any
+        other stopped stream is the operator's to start or delete: the command stops and names it."""
+        stopped = self.stopped_streams()
+        if any(kind == ONLINE_DDL for _, _, kind in stopped):
+            migrations = sorted({name for _, name, kind in stopped if kind == ONLINE_DDL})
+            keyspace = self.source_primaries()[0]
+            print(
+                f"   releasing {len(migrations)} finished online DDL migration(s) of {keyspace}: their "
+                "stopped streams would block the write switch, and their shards are being retired"
+            )
+            self.vt.run("OnlineDDL", "cleanup", keyspace, "all", quiet=True)
+            deadline = time.monotonic() + 120
+            while any(kind == ONLINE_DDL for _, _, kind in stopped):
+                if time.monotonic() > deadline:
+                    raise RuntimeError("online DDL streams still there 120 s after OnlineDDL cleanup")
+                time.sleep(1)
+                stopped = self.stopped_streams()
+        if stopped:
+            raise RuntimeError(
+                f"stopped streams on the source primaries block the write switch: {stopped}; "
+                "start or delete them (vtctldclient Workflow ...), then run the same command again"
+            )
 
     def switch(self, types: str) -> None:
         n, name = (5, "reads") if types != "primary" else (6, "writes")
@@ -477,6 +551,9 @@ class TableMover(Resharder):
 
     def create_args(self) -> list[str]:
         return ["--source-keyspace", self.source, "--tables", ",".join(self.tables)]
+
+    def source_primaries(self) -> tuple[str, list[int]]:
+        return self.source, primaries(self.source)
 
     def provision(self) -> None:
         if not self.vt.read("GetKeyspace", self.keyspace):

@@ -23,7 +23,10 @@ __all__ = [
     "eventually",
     "free_port",
     "full_stack",
+    "put_back",
+    "reshard",
     "seed",
+    "start_reshard",
     "start_tablet",
     "stop_tablet",
     "worker",
@@ -145,3 +148,34 @@ async def stop_tablet(uid: int) -> None:
 
 async def start_tablet(uid: int, keyspace: str, shard: str) -> None:
     await _script(["bash", "stack/vitess/vttablet-up.sh", str(uid), keyspace, shard])
+
+
+async def start_reshard(to: str, *args: str) -> asyncio.subprocess.Process:
+    """`make reshard KEYSPACE=vidstore TO=...` in a session of its own, its output piped."""
+    return await asyncio.create_subprocess_exec(
+        "bash",
+        "stack/vitess/reshard.sh",
+        "vidstore",
+        f"--to={to}",
+        *args,
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+async def reshard(to: str, *args: str) -> tuple[float, str]:
+    started = time.monotonic()
+    process = await start_reshard(to, *args)
+    out, _ = await process.communicate()
+    text = out.decode()
+    assert process.returncode == 0, f"reshard to {to} {args} failed:\n{text[-4000:]}"
+    return time.monotonic() - started, text
+
+
+async def put_back(to: str, *args: str) -> None:
+    """After a failure, one more run that leaves -80,80- for the tests that follow (the failure is
+    raised all the same): carrying on with a merge, or aborting a split."""
+    process = await start_reshard(to, *args)
+    await process.communicate()

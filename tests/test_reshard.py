@@ -22,7 +22,7 @@ import pytest
 from api.db import cluster_shards
 from sharding.layout import ports
 from tests.conftest import BACKEND, Api, Caller, report
-from tests.live import ROOT, api_server, eventually
+from tests.live import ROOT, api_server, eventually, put_back, reshard, start_reshard
 
 pytestmark = pytest.mark.skipif(
     BACKEND != "vitess", reason="resharding needs the Vitess cluster: runs in make test's vitess pass"
@@ -96,37 +96,6 @@ class Traffic:
     def longest_write_pause(self) -> float:
         acks = sorted(self.write_acks)
         return max((b - a for a, b in itertools.pairwise(acks)), default=0.0)
-
-
-async def start_reshard(to: str, *args: str) -> asyncio.subprocess.Process:
-    """`make reshard KEYSPACE=vidstore TO=...` in a session of its own, its output piped."""
-    return await asyncio.create_subprocess_exec(
-        "bash",
-        "stack/vitess/reshard.sh",
-        "vidstore",
-        f"--to={to}",
-        *args,
-        cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-        start_new_session=True,
-    )
-
-
-async def reshard(to: str, *args: str) -> tuple[float, str]:
-    started = time.monotonic()
-    process = await start_reshard(to, *args)
-    out, _ = await process.communicate()
-    text = out.decode()
-    assert process.returncode == 0, f"reshard to {to} {args} failed:\n{text[-4000:]}"
-    return time.monotonic() - started, text
-
-
-async def put_back(to: str, *args: str) -> None:
-    """After a failure, one more run that leaves -80,80- for the tests that follow (the failure is
-    raised all the same): carrying on with a merge, or aborting a split."""
-    process = await start_reshard(to, *args)
-    await process.communicate()
 
 
 def vtgate_rows(api: Api, statement: str) -> list[tuple[Any, ...]]:

@@ -21,6 +21,7 @@ import pytest
 
 from sharding.dba import ROOT, Exit, load
 from tests.conftest import BACKEND, Api, replicas_caught_up, report
+from tests.live import put_back, reshard
 
 vitess_only = pytest.mark.skipif(
     BACKEND != "vitess", reason="online DDL and VSchema: the vitess pass runs it"
@@ -372,4 +373,40 @@ def test_readme_schema_walkthrough_works_as_printed(in_sync: None) -> None:
     assert out.rstrip().endswith("nothing to do")
     report(
         f"README schema walkthrough (postponed ALTER, complete, revert): {time.monotonic() - started:.0f} s"
+    )
+
+
+def stopped_online_ddl(uid: int) -> int:
+    """Stopped online-DDL streams (kept for REVERT) on one tablet's MariaDB."""
+    user = "root" if os.geteuid() == 0 else os.environ.get("USER", "root")
+    socket = next(s for s in tablets() if f"/mysql-{uid}/" in s)
+    with pymysql.connect(unix_socket=socket, user=user) as conn, conn.cursor() as cur:
+        cur.execute("SELECT COUNT(*) FROM _vt.vreplication WHERE workflow_type = 5 AND state = 'Stopped'")
+        (count,) = cur.fetchone() or (0,)
+    return int(count)
+
+
+@vitess_only
+async def test_a_reshard_after_online_ddl_releases_the_finished_migrations(
+    tmp_path: Path, in_sync: None
+) -> None:
+    """A finished online DDL migration keeps a stopped stream on each shard it ran on (for REVERT),
+    and Vitess will not switch a reshard's writes past one ("cannot migrate until all streams are
+    running"). `make reshard` releases them: after an online ALTER and its undoing, the hot shard is
+    split and merged back."""
+    assert (await adba("apply", "--wait", files=edited(tmp_path, LANG)))[0] == Exit.OK
+    assert (await adba("apply", "--allow-unsafe", "--wait"))[0] == Exit.OK  # the files' schema again
+    assert stopped_online_ddl(200) > 0  # vidstore/-80's primary
+    split = False
+    try:
+        split_seconds, split_log = await reshard("-40,40-80,80-")
+        split = True
+        assert "finished online DDL migration(s) of vidstore" in split_log, split_log[-3000:]
+        merge_seconds, _ = await reshard("-80,80-")
+    except BaseException:
+        await (put_back("-80,80-") if split else put_back("-40,40-80,80-", "--abort"))
+        raise
+    report(
+        f"after online DDL: hot-shard split in {split_seconds:.0f} s (finished migrations released), "
+        f"merged back in {merge_seconds:.0f} s"
     )

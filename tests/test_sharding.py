@@ -78,6 +78,6 @@ def test_copy_is_done_only_once_every_stream_replicates_from_a_position() -> Non
     assert not copying.done and (copying.copied, copying.total) == (5, 10)
     behind = ("Running", "MariaDB/0-300-9", "VStream Lag: 3s")
     done = CopyProgress.of(workflow_status({}, replicating, behind))
-    assert done.done and not done.failed and done.lag == 3
+    assert done.done and not done.failing and done.lag == 3
     assert not CopyProgress.of({}).done  # no streams yet
-    assert CopyProgress.of(workflow_status({}, ("Error", "", "duplicate key"))).failed
+    assert CopyProgress.of(workflow_status({}, ("Error", "", "duplicate key"))).failing == ["duplicate key"]
