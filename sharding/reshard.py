@@ -187,6 +187,15 @@ def write_layout(tablets: list[Tablet], dry_run: bool) -> None:
     partial.replace(LAYOUT)
 
 
+def wait_for(done: Callable[[], bool], seconds: float, failure: str, every: float = 1.0) -> None:
+    """Poll `done` every `every` seconds until it holds; RuntimeError(failure) after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while not done():
+        if time.monotonic() > deadline:
+            raise RuntimeError(failure)
+        time.sleep(every)
+
+
 def primaries(keyspace: str, shards: list[str] | None = None) -> list[int]:
     """The uids of the keyspace's primaries (of `shards` only, if given), as the layout lists them."""
     return [
@@ -380,11 +389,9 @@ class Resharder:
         the switch leaves writes with nowhere to go until its next refresh."""
         if self.vt.dry_run:
             return
-        deadline = time.monotonic() + 60
-        while not self._vtgate_knows_new_primaries():
-            if time.monotonic() > deadline:
-                raise RuntimeError("vtgate does not list the new primaries after 60 s")
-            time.sleep(0.5)
+        wait_for(
+            self._vtgate_knows_new_primaries, 60, "vtgate does not list the new primaries after 60 s", 0.5
+        )
 
     def _vtgate_knows_new_primaries(self) -> bool:
         host, port = self.vt.sql_address
@@ -424,10 +431,10 @@ class Resharder:
             return []
         keyspace, uids = self.source_primaries()
         # vtctldclient takes the statement whole: names go in only as Vitess allows them.
-        assert re.fullmatch(r"\w+", keyspace) and re.fullmatch(r"\w+", self.workflow), (
-            keyspace,
-            self.workflow,
-        )
+        if not (re.fullmatch(r"\w+", keyspace) and re.fullmatch(r"\w+", self.workflow)):
+            raise ValueError(
+                f"not a keyspace or workflow name Vitess allows: {keyspace!r}, {self.workflow!r}"
+            )
         query = (
             "SELECT workflow, workflow_type FROM _vt.vreplication WHERE state = 'Stopped' AND "
             f"message != 'FROZEN' AND db_name = '{keyspace}' AND workflow != '{self.workflow}_reverse'"
@@ -453,12 +460,12 @@ class Resharder:
                 "stopped streams would block the write switch, and their shards are being retired"
             )
             self.vt.run("OnlineDDL", "cleanup", keyspace, "all", quiet=True)
-            deadline = time.monotonic() + 120
-            while any(kind == ONLINE_DDL for _, _, kind in stopped):
-                if time.monotonic() > deadline:
-                    raise RuntimeError("online DDL streams still there 120 s after OnlineDDL cleanup")
-                time.sleep(1)
-                stopped = self.stopped_streams()
+            wait_for(
+                lambda: all(kind != ONLINE_DDL for _, _, kind in self.stopped_streams()),
+                120,
+                "online DDL streams still there 120 s after OnlineDDL cleanup",
+            )
+            stopped = self.stopped_streams()
         if stopped:
             raise RuntimeError(
                 f"stopped streams on the source primaries block the write switch: {stopped}; "

@@ -94,16 +94,21 @@ async def api(settings: Settings, clean_redis: None) -> AsyncIterator[Api]:
 BACKEND = os.environ.get("VIDSTORE_TEST_BACKEND", "mariadb")
 
 
+def tablet(socket: str, database: str | None = None) -> pymysql.Connection[Any]:
+    """A connection to one of the cluster's MariaDBs by its socket, as the account that made it."""
+    user = "root" if os.geteuid() == 0 else getpass.getuser()
+    return pymysql.connect(unix_socket=socket, user=user, database=database)
+
+
 def replicas_caught_up() -> None:
     """Block until every replica has applied all its primary has committed so far: MariaDB's
     MASTER_GTID_WAIT on the primary's binlog position (an event to wait for, not a sleep)."""
-    user = "root" if os.geteuid() == 0 else getpass.getuser()
     for pair in filter(None, os.environ.get("VIDSTORE_TEST_REPLICATION", "").split(",")):
         primary, replica = pair.split(">")
-        with pymysql.connect(unix_socket=primary, user=user) as conn, conn.cursor() as cur:
+        with tablet(primary) as conn, conn.cursor() as cur:
             cur.execute("SELECT @@gtid_binlog_pos")
             (position,) = cur.fetchone() or ("",)
-        with pymysql.connect(unix_socket=replica, user=user) as conn, conn.cursor() as cur:
+        with tablet(replica) as conn, conn.cursor() as cur:
             cur.execute("SELECT MASTER_GTID_WAIT(%s, 10)", (position,))
             assert cur.fetchone() == (0,), f"replica {replica} did not reach {position} in 10 s"
 

@@ -20,7 +20,7 @@ import pymysql
 import pytest
 
 from sharding.dba import ROOT, Exit, load
-from tests.conftest import BACKEND, Api, replicas_caught_up, report
+from tests.conftest import BACKEND, Api, replicas_caught_up, report, tablet
 from tests.live import put_back, reshard
 
 vitess_only = pytest.mark.skipif(
@@ -85,10 +85,9 @@ def tablets() -> list[str]:
 def columns_on_tablets(schema: str, table: str) -> list[set[str]]:
     """The columns of schema.table on every tablet that has it (after replication caught up)."""
     replicas_caught_up()
-    user = "root" if os.geteuid() == 0 else os.environ.get("USER", "root")
     found = []
     for socket in tablets():
-        with pymysql.connect(unix_socket=socket, user=user) as conn, conn.cursor() as cur:
+        with tablet(socket) as conn, conn.cursor() as cur:
             cur.execute(
                 "SELECT column_name FROM information_schema.columns WHERE table_schema=%s AND table_name=%s",
                 (schema, table),
@@ -263,11 +262,10 @@ def test_changing_a_populated_tables_primary_vindex_is_refused(tmp_path: Path, i
 
 @vitess_only
 def test_drift_between_shards_is_shown_and_refused(tmp_path: Path, in_sync: None) -> None:
-    user = "root" if os.geteuid() == 0 else os.environ.get("USER", "root")
     primary = next(s for s in tablets() if "/mysql-300/" in s)  # vidstore/80-'s primary
 
     def by_hand(sql: str) -> None:
-        with pymysql.connect(unix_socket=primary, user=user, database="vidstore") as conn, conn.cursor() as c:
+        with tablet(primary, "vidstore") as conn, conn.cursor() as c:
             c.execute(sql)
 
     by_hand("ALTER TABLE flush_log ADD COLUMN drifted INT NULL")
@@ -378,9 +376,8 @@ def test_readme_schema_walkthrough_works_as_printed(in_sync: None) -> None:
 
 def stopped_online_ddl(uid: int) -> int:
     """Stopped online-DDL streams (kept for REVERT) on one tablet's MariaDB."""
-    user = "root" if os.geteuid() == 0 else os.environ.get("USER", "root")
     socket = next(s for s in tablets() if f"/mysql-{uid}/" in s)
-    with pymysql.connect(unix_socket=socket, user=user) as conn, conn.cursor() as cur:
+    with tablet(socket) as conn, conn.cursor() as cur:
         cur.execute("SELECT COUNT(*) FROM _vt.vreplication WHERE workflow_type = 5 AND state = 'Stopped'")
         (count,) = cur.fetchone() or (0,)
     return int(count)
