@@ -14,7 +14,7 @@ from api.deps import dependencies
 from api.domain.channels.controllers import ChannelController
 from api.domain.feeds.controllers import FeedController
 from api.domain.health.controllers import HealthController, MetricsController
-from api.domain.playback.controllers import EdgeController, PlaybackController
+from api.domain.playback.controllers import PlaybackController
 from api.domain.uploads.controllers import UploadController
 from api.domain.users.controllers import UserController
 from api.domain.videos.controllers import VideoController
@@ -47,7 +47,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
             FeedController,
             ViewController,
             PlaybackController,
-            EdgeController,
             WatchController,
             HealthController,
             MetricsController,

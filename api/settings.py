@@ -50,10 +50,11 @@ class Settings:
     replica_database_url: str
     redis_url: str
     playback_keys: dict[str, bytes]  # key id -> key; the first signs, all verify
-    edge_secret: str  # the edge's credential for the API's internal playback interface
+    edge_secret: str  # the credential the API's worker presents to the edges (revocations)
     web_dir: str  # the watch page and its vendored player (web/)
     api_key_pepper: bytes
     cdn_base_url: str
+    edge_urls: tuple[str, ...]  # every edge the worker pushes revocations to
     playback_ttl_seconds: int
     rate_limit_requests: int
     rate_limit_window_seconds: int
@@ -83,6 +84,7 @@ class Settings:
     def from_env(cls) -> Settings:
         env = os.environ.get
         primary = _require("VIDSTORE_DATABASE_URL")
+        cdn_base_url = env("VIDSTORE_CDN_BASE_URL", "http://127.0.0.1:15081").rstrip("/")
         return cls(
             database_url=primary,
             # Feeds read from replicas; without a replica URL they read the primary.
@@ -92,7 +94,13 @@ class Settings:
             edge_secret=_require("VIDSTORE_EDGE_SECRET"),
             web_dir=env("VIDSTORE_WEB_DIR", str(Path(__file__).resolve().parent.parent / "web")),
             api_key_pepper=_secret("VIDSTORE_API_KEY_PEPPER"),
-            cdn_base_url=env("VIDSTORE_CDN_BASE_URL", "http://127.0.0.1:15081").rstrip("/"),
+            cdn_base_url=cdn_base_url,
+            # Locally the one edge is the CDN; production lists every edge (or the CDN's purge API).
+            edge_urls=tuple(
+                url.strip().rstrip("/")
+                for url in env("VIDSTORE_EDGE_URLS", cdn_base_url).split(",")
+                if url.strip()
+            ),
             playback_ttl_seconds=int(env("VIDSTORE_PLAYBACK_TTL_SECONDS", "3600")),
             rate_limit_requests=int(env("VIDSTORE_RATE_LIMIT_REQUESTS", "1200")),
             rate_limit_window_seconds=int(env("VIDSTORE_RATE_LIMIT_WINDOW_SECONDS", "60")),

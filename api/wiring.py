@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
+from api.cdn import CdnEdges
 from api.db import Database
 from api.domain.channels.services import ChannelService
 from api.domain.feeds.services import FeedService
@@ -100,13 +101,17 @@ class Services:
             views=ViewService(db, buffer, videos, limiter),
             uploads=UploadService(videos, store, redis, prefix, limits),
             playback=PlaybackService(
-                videos, s.playback_keys, s.playback_ttl_seconds, s.cdn_base_url, s.edge_secret
+                videos,
+                s.playback_keys,
+                s.playback_ttl_seconds,
+                s.cdn_base_url,
+                CdnEdges(s.edge_urls, s.edge_secret),
             ),
             outbox=outbox,
         )
 
     def worker(self, name: str | None = None) -> Worker:
-        return Worker(self.videos, self.store, self.jobs, self.outbox, name)
+        return Worker(self.videos, self.playback, self.store, self.jobs, self.outbox, name)
 
     def flusher(self) -> Flusher:
         return Flusher(

@@ -2,7 +2,8 @@
 path it replaced (every file: the API's verifier, then an uncached presigned fetch from the bucket;
 loadtest/legacy-edge.conf.template + loadtest/legacy_verify.py), side by side in one run, against the
 same API process, bucket and files. Measures, for each:
-- segment requests/s (wrk, one hot segment, 64 connections; the new edge's cache warm);
+- segment requests/s (wrk, one hot segment, 64 connections; the new edge's cache warm), several
+  runs per path interleaved (median and spread; the ratio round by round);
 - storage GETs per 1,000 plays of one hot video (a play: master, variant playlist, 5 segments, with
   a token of its own), read from each edge's log of what it fetched from the bucket;
 - API requests per played file (the API's own request counter, before and after).
@@ -20,9 +21,9 @@ import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from functools import partial
 from pathlib import Path
-from typing import Any
 
 import httpx
 
@@ -30,6 +31,7 @@ from api import storage
 from api.domain.playback.tokens import sign_path
 from api.settings import Settings
 from api.storage import ObjectStore
+from loadtest.bench import Measure, figure, interleaved, ratio
 from loadtest.serving import ROOT, free_port, granian, wait_until_ok
 
 OUT = ROOT / ".data" / "bench"
@@ -45,7 +47,7 @@ def user_line() -> str:
 @contextmanager
 def new_edge(api: str, folder: Path) -> Iterator[str]:
     port = free_port()
-    subprocess.run(["bash", "stack/edge-up.sh", str(folder), str(port), api], cwd=ROOT, check=True)
+    subprocess.run(["bash", "stack/edge-up.sh", str(folder), str(port)], cwd=ROOT, check=True)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
@@ -179,36 +181,36 @@ def storage_reads(folder: Path, legacy: bool) -> int:
     return len(log.read_text().splitlines()) if log.exists() else 0
 
 
-def measure(
-    name: str, edge: str, api: str, folder: Path, video_id: int, args: argparse.Namespace
-) -> dict[str, Any]:
-    keys = Settings.from_env().playback_keys
-    legacy = name == "legacy"
-    segment = sign_path(keys, video_id, SEGMENTS[0], int(time.time()) + 3600, None)
-    assert httpx.get(edge + segment).status_code == 200  # warms the new edge's cache
-    api_before = api_requests(api)
-    pids = serving_pids(folder, api)
+def under_wrk(edge: str, api: str, folder: Path, segment: str, seconds: float) -> dict[str, float]:
+    """One wrk run on the hot segment: requests/s, CPU of the serving processes per segment, and the
+    API's requests per segment meanwhile (the API's own counter, before and after)."""
+    api_before, pids = api_requests(api), serving_pids(folder, api)
     cpu_before = cpu_seconds(pids)
-    rps = wrk(edge + segment, args.seconds)
-    cpu = cpu_seconds(pids) - cpu_before
-    api_during_wrk = api_requests(api) - api_before
+    rps = wrk(edge + segment, seconds)
+    served = max(1.0, rps * round(seconds))
+    return {
+        "rps": rps,
+        # CPU of edge + API + storage per segment served: robust to other load on the machine.
+        "cpu_ms_per_segment": (cpu_seconds(pids) - cpu_before) * 1000 / served,
+        "api_requests_per_segment": (api_requests(api) - api_before) / served,
+    }
+
+
+def played(
+    legacy: bool, edge: str, api: str, folder: Path, video_id: int, count: int
+) -> dict[str, float | int]:
+    """`count` plays of the hot video: the storage GETs and API requests they cost."""
+    keys = Settings.from_env().playback_keys
     reads_before, api_before = storage_reads(folder, legacy), api_requests(api)
     started = time.monotonic()
-    files = plays(edge, keys, video_id, args.plays)
-    took = time.monotonic() - started
-    reads = storage_reads(folder, legacy) - reads_before
-    api_calls = api_requests(api) - api_before
+    files = plays(edge, keys, video_id, count)
+    reads, api_calls = storage_reads(folder, legacy) - reads_before, api_requests(api) - api_before
     return {
-        "path": name,
-        "segment_requests_per_s": round(rps, 1),
-        # CPU of edge + API + storage per segment served: robust to other load on the machine.
-        "cpu_ms_per_segment": round(cpu * 1000 / max(1.0, rps * round(args.seconds)), 3),
-        "api_requests_per_segment_under_wrk": round(api_during_wrk / max(1.0, rps * args.seconds), 4),
-        "plays": args.plays,
+        "plays": count,
         "files_played": files,
-        "plays_seconds": round(took, 1),
+        "plays_seconds": round(time.monotonic() - started, 1),
         "storage_gets": reads,
-        "storage_gets_per_1000_plays": round(reads * 1000 / args.plays, 1),
+        "storage_gets_per_1000_plays": round(reads * 1000 / count, 1),
         "distinct_files": len(PLAYLISTS) + len(SEGMENTS),
         "api_requests": int(api_calls),
         "api_requests_per_played_file": round(api_calls / files, 4),
@@ -217,39 +219,65 @@ def measure(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=8)
+    parser.add_argument("--seconds", type=float, default=8, help="per wrk run")
+    parser.add_argument("--rounds", type=int, default=3, help="wrk runs per path, interleaved")
     parser.add_argument("--plays", type=int, help="default 1000; 50 for a smoke run (--seconds under 5)")
     args, _ = parser.parse_known_args()  # stack/bench.sh passes every benchmark the same arguments
     args.plays = args.plays or (1000 if args.seconds >= 5 else 50)
     settings = Settings.from_env()
     OUT.mkdir(parents=True, exist_ok=True)
-    results = []
-    with granian("loadtest.legacy_verify:create_legacy_app", FAST, log_level="error") as api:
+    names = {"edge": "edge (local verify + cache)", "legacy": "legacy"}
+    with ExitStack() as stack:
+        app = "loadtest.legacy_verify:create_legacy_app"
+        api = stack.enter_context(granian(app, FAST, log_level="error"))
         video_id = seed(api, settings)
-        for name, start in (("edge (local verify + cache)", new_edge), ("legacy", legacy_edge)):
-            folder = OUT / ("edge-new" if start is new_edge else "edge-legacy")
-            subprocess.run(["rm", "-rf", str(folder)], check=True)
-            folder.mkdir(parents=True)
-            with start(api, folder) as edge:
-                results.append(measure(name, edge, api, folder, video_id, args))
-    new, old = results
-    (OUT / "edge.json").write_text(json.dumps(results, indent=2) + "\n")
-    print(f"\nplayback (measured on a shared, noisy machine; {args.seconds:.0f} s wrk, {args.plays} plays)")
-    print(f"{'':44}{'new edge':>14}{'legacy path':>14}")
-    rows = [
-        ("segment requests/s (one hot segment)", "segment_requests_per_s"),
+        edges, folders = {}, {}
+        for name, start in (("edge", new_edge), ("legacy", legacy_edge)):
+            folders[name] = OUT / ("edge-new" if name == "edge" else "edge-legacy")
+            subprocess.run(["rm", "-rf", str(folders[name])], check=True)
+            folders[name].mkdir(parents=True)
+            edges[name] = stack.enter_context(start(api, folders[name]))
+        segment = sign_path(settings.playback_keys, video_id, SEGMENTS[0], int(time.time()) + 3600, None)
+        for edge in edges.values():  # warms the new edge's cache, and both edges' first requests
+            assert httpx.get(edge + segment).status_code == 200
+        measures: dict[str, Measure] = {
+            name: partial(under_wrk, edges[name], api, folders[name], segment, args.seconds) for name in edges
+        }
+        runs = interleaved(measures, args.rounds)
+        paths = [
+            figure(runs[name], path=names[name])
+            | played(name == "legacy", edges[name], api, folders[name], video_id, args.plays)
+            for name in edges
+        ]
+    report = {
+        "rounds": args.rounds,
+        "wrk_seconds": args.seconds,
+        "paths": paths,
+        "requests_per_s_ratio": ratio(runs["edge"], runs["legacy"], "rps"),
+        "cpu_per_segment_ratio": ratio(runs["legacy"], runs["edge"], "cpu_ms_per_segment"),
+    }
+    (OUT / "edge.json").write_text(json.dumps(report, indent=2) + "\n")
+    print(f"\nplayback: {args.rounds} interleaved {args.seconds:.0f} s wrk runs per path, {args.plays} plays")
+    print(f"{'':44}{'new edge':>28}{'legacy path':>28}")
+
+    def spread(f: dict[str, float]) -> str:
+        return f"{f['median']:g} ({f['min']:g}-{f['max']:g})"
+
+    for label, field in (
+        ("segment requests/s (one hot segment)", "rps"),
         ("CPU ms per segment (edge + API + storage)", "cpu_ms_per_segment"),
-        ("API requests per segment (under wrk)", "api_requests_per_segment_under_wrk"),
+        ("API requests per segment (under wrk)", "api_requests_per_segment"),
+    ):
+        print(f"{label:44}" + "".join(f"{spread(p[field]):>28}" for p in paths))
+    for label, field in (
         ("storage GETs per 1,000 plays (7 files)", "storage_gets_per_1000_plays"),
         ("API requests per played file", "api_requests_per_played_file"),
         ("seconds for the plays (16 threads)", "plays_seconds"),
-    ]
-    for label, field in rows:
-        print(f"{label:44}{new[field]:>14}{old[field]:>14}")
-    ratio = new["segment_requests_per_s"] / max(old["segment_requests_per_s"], 1e-9)
-    cost = old["cpu_ms_per_segment"] / max(new["cpu_ms_per_segment"], 1e-9)
-    print(f"new edge / legacy path, segment requests/s: {ratio:.1f}x (target >= 10x)")
-    print(f"legacy / new edge, CPU per segment served: {cost:.1f}x (less sensitive to other load)")
+    ):
+        print(f"{label:44}" + "".join(f"{p[field]:>28}" for p in paths))
+    rps, cpu = report["requests_per_s_ratio"], report["cpu_per_segment_ratio"]
+    print(f"new edge / legacy path, segment requests/s, round by round: {spread(rps)}x (target >= 10x)")
+    print(f"legacy / new edge, CPU per segment served: {spread(cpu)}x (less sensitive to other load)")
 
 
 if __name__ == "__main__":

@@ -79,7 +79,7 @@ def full_stack(edge_folder: Path) -> Iterator[str]:
     yields the API's URL."""
     edge_port = free_port()
     env = {"VIDSTORE_CDN_BASE_URL": f"http://127.0.0.1:{edge_port}"}
-    with api_server(env) as url, edge(url, edge_folder, edge_port), worker(env):
+    with api_server(env) as url, edge(edge_folder, edge_port), worker(env):
         yield url
 
 
@@ -98,13 +98,12 @@ def worker(env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[bytes
 
 
 @contextmanager
-def edge(
-    api_url: str, folder: Path, port: int | None = None, env: dict[str, str] | None = None
-) -> Iterator[str]:
-    """The nginx edge in front of `api_url` (with `env` over the stack's: its keys); yields its URL."""
+def edge(folder: Path, port: int | None = None, env: dict[str, str] | None = None) -> Iterator[str]:
+    """An nginx edge (with `env` over the stack's: its keys and secret); yields its URL. Its API is
+    whichever pushes revocations to it (VIDSTORE_EDGE_URLS, by default the CDN base URL)."""
     port = port or free_port()
     started = subprocess.run(
-        ["bash", "stack/edge-up.sh", str(folder), str(port), api_url],
+        ["bash", "stack/edge-up.sh", str(folder), str(port)],
         cwd=ROOT,
         capture_output=True,
         text=True,

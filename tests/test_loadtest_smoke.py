@@ -123,4 +123,5 @@ def test_the_benchmark_and_the_capacity_plan_produce_every_figure(tmp_path: Path
     assert "## Fleet" in plan.stdout and str(tmp_path / "result.json") in plan.stdout
     assert (tmp_path / "capacity-fleet.png").exists() and (tmp_path / "capacity-cost.png").exists()
     playback = json.loads((ROOT / ".data/bench/edge.json").read_text())  # loadtest/edge_bench.py
-    assert [p["storage_gets_per_1000_plays"] > 0 for p in playback] == [True, True]
+    assert [p["storage_gets_per_1000_plays"] > 0 for p in playback["paths"]] == [True, True]
+    assert playback["requests_per_s_ratio"]["median"] > 0

@@ -140,7 +140,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     folder = tmp_path_factory.mktemp("edge")
     edge_port = free_port()
     env["VIDSTORE_CDN_BASE_URL"] = f"http://127.0.0.1:{edge_port}"
-    with api_server(env) as api, edge(api, folder, edge_port) as edge_url, worker(env) as process:
+    with api_server(env) as api, edge(folder, edge_port) as edge_url, worker(env) as process:
         user = httpx.post(f"{api}/v1/users", json={"name": "creator"}).json()
         stack = Stack(api, edge_url, settings, process, env, key=user["api_key"])
         stack.channel_id = httpx.post(

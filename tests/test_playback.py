@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from api.domain.playback.services import revocation
 from api.domain.playback.tokens import sign_path, verify_path
 from api.settings import Settings, SettingsError
 from tests.conftest import Api
@@ -117,18 +118,16 @@ async def test_playback_rules_match_what_strangers_are_told(api: Api) -> None:
     assert (await api.client.post("/v1/videos/77777777777/playback")).status_code == 404
 
 
-async def test_playability_for_the_edge(api: Api) -> None:
+async def test_what_the_edges_refuse_follows_the_video(api: Api) -> None:
+    """The revocation the worker pushes to the edges (api.cdn), read from each video's state."""
     alice = await api.user()
     channel_id = await api.channel(alice)
-    secret = {"X-Edge-Secret": api.services.settings.edge_secret}
     cases = {
-        await api.video(alice, channel_id, visibility="public"): (200, "public"),
-        await api.video(alice, channel_id, visibility="unlisted"): (200, "public"),
-        await api.video(alice, channel_id, visibility="private"): (200, "private"),
-        await api.video(alice, channel_id, ready=False): (404, None),
-        77777777777: (404, None),
+        await api.video(alice, channel_id, visibility="public"): "none",
+        await api.video(alice, channel_id, visibility="unlisted"): "none",
+        await api.video(alice, channel_id, visibility="private"): "pub",  # its owner's tokens play
+        await api.video(alice, channel_id, ready=False): "none",  # no token was ever signed for it
+        77777777777: "all",  # gone: every token refused
     }
-    for video_id, (status, playable) in cases.items():
-        answer = await api.client.get(f"/internal/edge/videos/{video_id}/playability", headers=secret)
-        assert answer.status_code == status, video_id
-        assert status != 200 or answer.json() == {"video_id": video_id, "playable": playable}
+    for video_id, expected in cases.items():
+        assert revocation(await api.services.videos.latest(video_id)) == expected, video_id

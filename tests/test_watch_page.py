@@ -26,7 +26,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     edge_port = free_port()
     env = {"VIDSTORE_CDN_BASE_URL": f"http://127.0.0.1:{edge_port}", "VIDSTORE_VIEW_DEDUPE_SECONDS": "30"}
     folder = tmp_path_factory.mktemp("edge")
-    with api_server(env) as api, edge(api, folder, edge_port) as edge_url, worker(env) as process:
+    with api_server(env) as api, edge(folder, edge_port) as edge_url, worker(env) as process:
         user = httpx.post(f"{api}/v1/users", json={"name": "creator"}).json()
         stack = Stack(api, edge_url, base_settings(), process, env, key=user["api_key"])
         stack.channel_id = httpx.post(

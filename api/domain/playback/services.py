@@ -1,20 +1,18 @@
 from __future__ import annotations
 
-import hmac
 import time
-from typing import Literal
 
 import msgspec
 
 from api import storage
-from api.domain.errors import Conflict, NotFound
+from api.cdn import CdnEdges, Revocation
+from api.domain.errors import Conflict
 from api.domain.playback.tokens import Audience, sign_path
 from api.domain.users.schemas import User
+from api.domain.videos.schemas import Video
 from api.domain.videos.services import VideoService
 
-__all__ = ["Playability", "PlaybackGrant", "PlaybackRequest", "PlaybackService", "file_under"]
-
-Playable = Literal["public", "private"]
+__all__ = ["PlaybackGrant", "PlaybackRequest", "PlaybackService", "file_under", "revocation"]
 
 
 class PlaybackRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -28,9 +26,14 @@ class PlaybackGrant(msgspec.Struct):
     thumbnail_url: str | None = None  # the poster image, signed alike (None if the video has none)
 
 
-class Playability(msgspec.Struct):
-    video_id: int
-    playable: Playable  # "public": any token plays it; "private": only its owner's tokens
+def revocation(video: Video | None) -> Revocation:
+    """What the edges refuse of a video, from its current state: every token once it is gone,
+    strangers' tokens while it is private (its owner's keep playing), nothing otherwise. Tokens are
+    signed for ready videos only, so a draft needs nothing refused, and a refusal of "all" is never
+    lifted: ids are not reused."""
+    if video is None:
+        return "all"
+    return "pub" if video.visibility == "private" else "none"
 
 
 def file_under(video_id: int, key: str | None) -> str | None:
@@ -40,7 +43,7 @@ def file_under(video_id: int, key: str | None) -> str | None:
 
 
 class PlaybackService:
-    """Signed playback URLs for the edge (`cdn_base_url`), and what the edge asks before serving."""
+    """Signed playback URLs for the edge (`cdn_base_url`), and the revocations pushed to the edges."""
 
     def __init__(
         self,
@@ -48,10 +51,10 @@ class PlaybackService:
         keys: dict[str, bytes],
         ttl_seconds: int,
         cdn_base_url: str,
-        edge_secret: str,
+        edges: CdnEdges,
     ) -> None:
         self.videos, self.keys, self.ttl_seconds = videos, keys, ttl_seconds
-        self.cdn_base_url, self._edge_secret = cdn_base_url, edge_secret.encode()
+        self.cdn_base_url, self.edges = cdn_base_url, edges
 
     async def grant(
         self, video_id: int, viewer: User | None, client_ip: str | None, now: float | None = None
@@ -77,13 +80,10 @@ class PlaybackService:
             thumbnail_url=url(thumbnail) if thumbnail else None,
         )
 
-    def edge_authenticated(self, secret: str | None) -> bool:
-        return secret is not None and hmac.compare_digest(secret.encode(), self._edge_secret)
-
-    async def playability(self, video_id: int) -> Playability:
-        """What the edge asks (and caches for a few seconds) before serving a verified token: is the
-        video ready, and may strangers' tokens play it? Deleted, unready and unknown videos are 404."""
-        video = await self.videos.find(video_id, None)
-        if video is None or video.status != "ready":
-            raise NotFound(f"video {video_id} not found")
-        return Playability(video_id, "private" if video.visibility == "private" else "public")
+    async def sync_edges(self, video_id: int) -> Revocation:
+        """Push the video's revocation, read from the primary now, to every edge (the worker's
+        `sync_edges` job, made by a visibility change or a deletion; retried until every edge has
+        taken it). Returns what was pushed."""
+        pushed = revocation(await self.videos.latest(video_id))
+        await self.edges.revoke(video_id, pushed)
+        return pushed

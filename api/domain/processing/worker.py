@@ -4,6 +4,8 @@ transcode: source upload -> probe -> HLS (two renditions + master) and thumbnail
            videos/{id}/ -> the video `ready` with its duration (one single-shard write), or
            `failed` with the reason when the upload is not a playable video.
 delete_blobs: everything under uploads/{id}/ and videos/{id}/.
+sync_edges: the video's revocation (api.cdn), read now, pushed to every edge; retried until every
+           edge has taken it.
 Transient errors (storage, database, Redis) are retried with backoff; after the last attempt the job
 goes to the dead-letter stream and, for a transcode, the video is marked failed.
 
@@ -35,6 +37,7 @@ from prometheus_client import Counter, Gauge, Histogram
 from api import faultpoints, storage
 from api.domain.jobs.outbox import Outbox
 from api.domain.jobs.queue import Job, JobQueue
+from api.domain.playback.services import PlaybackService
 from api.domain.processing import media
 from api.domain.videos.schemas import Video
 from api.domain.videos.services import VideoService
@@ -133,7 +136,11 @@ async def delete_blobs(worker: Worker, job: Job, lease: Lease) -> None:
     await worker.videos.events.announce(job.video_id, "blobs_deleted")
 
 
-HANDLERS = {"transcode": transcode, "delete_blobs": delete_blobs}
+async def sync_edges(worker: Worker, job: Job, lease: Lease) -> None:
+    await worker.playback.sync_edges(job.video_id)
+
+
+HANDLERS = {"transcode": transcode, "delete_blobs": delete_blobs, "sync_edges": sync_edges}
 
 
 def work_root() -> Path:
@@ -162,17 +169,20 @@ def remove_dead_workdirs(root: Path) -> list[str]:
 
 
 class Worker:
-    """Runs jobs from `jobs`: transcodes to `store`, writes through `videos`, relays `outbox`."""
+    """Runs jobs from `jobs`: transcodes to `store`, writes through `videos`, pushes revocations to
+    the edges through `playback`, relays `outbox`."""
 
     def __init__(
         self,
         videos: VideoService,
+        playback: PlaybackService,
         store: ObjectStore,
         jobs: JobQueue,
         outbox: Outbox,
         name: str | None = None,
     ) -> None:
-        self.videos, self.store, self.jobs, self.outbox = videos, store, jobs, outbox
+        self.videos, self.playback, self.store = videos, playback, store
+        self.jobs, self.outbox = jobs, outbox
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
         self._lock: IO[str] | None = None
         self.workdir = self._claim_workdir()

@@ -90,7 +90,8 @@ class VideoService:
         if not fields:
             raise InvalidInput("body", "nothing to update: send title, description and/or visibility")
         video = await self.get_owned(user, video_id)
-        return await self.set_fields(video, fields)
+        # A visibility change reaches the edges (their revocations) through the outbox.
+        return await self.set_fields(video, fields, "sync_edges" if "visibility" in fields else None)
 
     async def set_fields(self, video: Video, fields: dict[str, Any], job: str | None = None) -> Video:
         """Write fields of one video (a single-shard statement by channel_id) and return it re-read.
@@ -118,14 +119,17 @@ class VideoService:
         return None if video is None else await self.set_fields(video, fields)
 
     async def delete(self, user: User, video_id: int) -> None:
-        """Metadata goes at once; the blobs go through the queue (and the sweeper catches any left)."""
+        """Metadata goes at once; the edges' revocation and the blobs go through the queue (and the
+        sweeper catches any blobs left)."""
         video = await self.get_owned(user, video_id)
-        intent = Intent(video.channel_id, video_id, "delete_blobs")
+        intents = [Intent(video.channel_id, video_id, kind) for kind in ("sync_edges", "delete_blobs")]
         async with self.db.primary.begin() as conn:
             await repo.delete(conn, video.channel_id, video_id)
-            await outbox_repo.add(conn, intent)
+            for intent in intents:
+                await outbox_repo.add(conn, intent)
         await self.cache.deleted(video_id)
-        await self.outbox.publish(intent)
+        for intent in intents:
+            await self.outbox.publish(intent)
 
     @retry_cutover
     async def list_channel(
