@@ -9,7 +9,9 @@ while it still holds this worker's value, and resets the entry's idle time (XCLA
 live worker's entry never looks idle. Takeover claims entries idle for a whole lease (XCLAIM with
 that min-idle: one claimer wins), then sets the lease only if none is held (SET NX semantics):
 two workers never hold the same video's transcode. A second entry for a video whose lease another
-delivery holds (the outbox relayed it twice) is a duplicate and is dropped. Acks and retries check
+delivery holds (the outbox relayed it twice) is a duplicate and is dropped, except for the kinds in
+RUN_AFTER_DUPLICATES, which read the state they act on when they run: a second entry may come from
+a newer change the running one has not read, so it is put back to run after it. Acks and retries check
 the lease in the same script, so a worker that lost its lease never acks or re-queues.
 Takeover bound: a dead worker's job is taken over within lease_seconds plus one poll (1 s).
 
@@ -31,6 +33,10 @@ import redis.exceptions
 from api.logs import REQUEST_ID
 
 GROUP = "workers"
+# Kinds whose handler acts on the state it reads when it runs (sync_edges pushes a video's current
+# revocation): their second entry runs after the first instead of being dropped.
+RUN_AFTER_DUPLICATES = frozenset({"sync_edges"})
+RUN_AFTER_SECONDS = 0.5
 log = logging.getLogger("vidstore.jobs")
 
 # Move due retries back into the stream, atomically (a retry is never lost or doubled).
@@ -83,7 +89,7 @@ return 1
 
 @dataclass(frozen=True, slots=True)
 class Job:
-    kind: str  # "transcode" | "delete_blobs"
+    kind: str  # "transcode" | "delete_blobs" | "sync_edges"
     video_id: int
     attempt: int = 0
     entry_id: str = ""  # stream entry id while delivered
@@ -189,7 +195,7 @@ class JobQueue:
             return True
         holder = got.decode() if isinstance(got, bytes) else str(got)
         if holder.rpartition("|")[2] != job.entry_id:
-            await self.drop(job)
+            await self.drop(job, rerun=job.kind in RUN_AFTER_DUPLICATES)
         return False
 
     @staticmethod
@@ -202,11 +208,18 @@ class JobQueue:
         args: list[str | int] = [self.holder(job, consumer), self.lease_ms, GROUP, consumer, job.entry_id]
         return int(await self._renew(keys=keys, args=args)) == 1
 
-    async def drop(self, job: Job) -> None:
-        """Remove a duplicate entry (its work is held under another delivery's lease)."""
+    async def drop(self, job: Job, rerun: bool = False) -> None:
+        """Remove a duplicate entry (its work is held under another delivery's lease); `rerun`: put
+        it back among the delayed jobs, due after RUN_AFTER_SECONDS (in the same transaction)."""
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.xack(self.stream, GROUP, job.entry_id)
             pipe.xdel(self.stream, job.entry_id)
+            if rerun:
+                due = int((time.time() + RUN_AFTER_SECONDS) * 1000)
+                pipe.zadd(
+                    self.delayed,
+                    {Job(job.kind, job.video_id, job.attempt, request_id=job.request_id).payload(): due},
+                )
             await pipe.execute()
 
     async def ack(self, job: Job, consumer: str) -> bool:
