@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ import pytest
 
 from sharding.dba import ROOT, Exit, load
 from tests.conftest import BACKEND, Api, replicas_caught_up, report, tablet
-from tests.live import put_back, reshard
+from tests.live import eventually, put_back, reshard
 
 vitess_only = pytest.mark.skipif(
     BACKEND != "vitess", reason="online DDL and VSchema: the vitess pass runs it"
@@ -164,28 +165,44 @@ def test_plain_mariadb_add_then_drop_a_column(tmp_path: Path, in_sync: None) -> 
     assert dba("apply", "--allow-unsafe")[0] == Exit.OK
 
 
-async def traffic(api: Api, stop: asyncio.Event, failures: list[str]) -> int:
-    """Writes and reads through the API until stopped: a video created, read back, viewed."""
-    owner = await api.user("ddl-traffic")
-    channel = await api.channel(owner)
-    count = 0
-    while not stop.is_set():
-        try:
-            created = await api.client.post(
-                f"/v1/channels/{channel}/videos", json={"title": f"t{count}"}, headers=owner.auth
-            )
-            responses = [created]
-            if created.status_code == 201:
-                video = created.json()["video_id"]
-                responses.append(await api.client.get(f"/v1/videos/{video}", headers=owner.auth))
-                responses.append(await api.client.get(f"/v1/channels/{channel}/videos"))
-            failures += [f"{r.request.method} {r.request.url.path}: {r.status_code} {r.text[:200]}"
-                         for r in responses if r.status_code >= 400]  # fmt: skip
-            count += len(responses)
-        except Exception as e:  # a request that raised is a failed request too
-            failures.append(repr(e))
-        await asyncio.sleep(0.02)
-    return count
+@dataclass
+class Traffic:
+    """Writes and reads through the API until stopped: a video created, read back, listed."""
+
+    api: Api
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    failures: list[str] = field(default_factory=list)
+    answered: int = 0  # requests answered so far
+
+    async def until(self, answered: int) -> None:
+        """Wait until `answered` requests have been answered in all."""
+
+        async def enough() -> bool:
+            return self.answered >= answered
+
+        await eventually(enough, 60, f"{answered} requests of traffic answered")
+
+    async def run(self) -> int:
+        api = self.api
+        owner = await api.user("ddl-traffic")
+        channel = await api.channel(owner)
+        while not self.stop.is_set():
+            try:
+                created = await api.client.post(
+                    f"/v1/channels/{channel}/videos", json={"title": f"t{self.answered}"}, headers=owner.auth
+                )
+                responses = [created]
+                if created.status_code == 201:
+                    video = created.json()["video_id"]
+                    responses.append(await api.client.get(f"/v1/videos/{video}", headers=owner.auth))
+                    responses.append(await api.client.get(f"/v1/channels/{channel}/videos"))
+                self.failures += [f"{r.request.method} {r.request.url.path}: {r.status_code} {r.text[:200]}"
+                                  for r in responses if r.status_code >= 400]  # fmt: skip
+                self.answered += len(responses)
+            except Exception as e:  # a request that raised is a failed request too
+                self.failures.append(repr(e))
+            await asyncio.sleep(0.02)
+        return self.answered
 
 
 @vitess_only
@@ -200,16 +217,17 @@ async def test_online_alter_under_traffic_then_unsafe_drop_refused_cancelled_app
     assert step["change"] == "ALTER TABLE videos ADD COLUMN lang CHAR(2) NULL, ADD KEY lang_idx (lang)"
 
     # 1. Online ALTER while the API writes and reads.
-    stop, failures = asyncio.Event(), list[str]()
-    loop = asyncio.create_task(traffic(api, stop, failures))
-    await asyncio.sleep(0.5)
+    load = Traffic(api)
+    loop = asyncio.create_task(load.run())
+    await load.until(20)  # traffic before the change...
     started = time.monotonic()
     code, added = await adba("apply", "--wait", files=files)
     took = time.monotonic() - started
-    await asyncio.sleep(0.5)
-    stop.set()
+    await load.until(load.answered + 20)  # ...and after it, on the new schema
+    load.stop.set()
     requests = await loop
     assert code == Exit.OK, added
+    failures = load.failures
     assert failures == [], failures
     assert requests > 20, requests
     report(

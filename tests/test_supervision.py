@@ -113,6 +113,12 @@ class Traffic:
                     assert status == 503, status
                     self.refused += 1
 
+    def wait_accepted(self, accepted: int, seconds: float = 60) -> None:
+        deadline = time.monotonic() + seconds
+        while self.accepted < accepted:
+            assert time.monotonic() < deadline, f"{self.accepted} views accepted, waiting for {accepted}"
+            time.sleep(0.01)
+
 
 def back(rig: Supervised, program: str, old: int, probe: str, limit: float) -> tuple[float, float]:
     """(seconds until a new process runs, seconds until it serves) after `old` was killed."""
@@ -188,7 +194,7 @@ def test_killed_processes_come_back_and_lose_nothing(supervised: Supervised, tmp
         started = time.monotonic()
         assert stack.wait_status(transcoded, upload_and_kill_everything, seconds=300) == "ready"
         figures.append(f"in-flight transcode ready {time.monotonic() - started:.1f} s after its upload")
-        time.sleep(1)  # views keep coming after the kills
+        traffic.wait_accepted(traffic.accepted + 100)  # views keep coming after the kills
     finally:
         traffic.stop.set()
         sender.join()
