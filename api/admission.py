@@ -6,9 +6,9 @@ The default (8) is about four times what one process has in flight when its core
 ~1.5 ms of CPU a metadata request costs and ~3 ms it takes with its database round trips, a full
 process holds about two. Past four times that, a new request would only wait behind the others;
 the spike runs in BENCHMARKS.md measured admitted requests' p99 at 138-223 ms with the old limit
-of 256 and 41-62 ms with 8. Exempt, by declaring `opt={ALWAYS_ADMITTED: True}`: probes, metrics,
-the edge's segment authorisation (playing videos must not stall), and view POSTs (a view is one
-Redis call: refusing it saves little and loses a view).
+of 256 and 41-62 ms with 8. Exempt, by declaring `opt={ALWAYS_ADMITTED: True}`: probes, metrics
+and view POSTs (a view is one Redis call: refusing it saves little and loses a view). Playback
+never reaches the API (the edge verifies tokens itself).
 
 `VIDSTORE_ADMISSION=adaptive` replaces the fixed limit with `GradientLimit`, which finds it from the
 latencies it sees (the limit a machine can afford depends on its cores and its neighbours)."""

@@ -46,6 +46,7 @@ def user_line() -> str:
 
 @contextmanager
 def new_edge(api: str, folder: Path) -> Iterator[str]:
+    """The edge as stack/edge-up.sh starts it; `api` is not its concern (it never calls the API)."""
     port = free_port()
     subprocess.run(["bash", "stack/edge-up.sh", str(folder), str(port)], cwd=ROOT, check=True)
     try:
@@ -103,7 +104,7 @@ def seed(api: str, settings: Settings) -> int:
         capture_output=True,
     )
     # Until the API serves it ready (its process caches what it read for a second, and it read the
-    # draft): the edge would otherwise cache the draft's 404 playability for its 5 s.
+    # draft): the legacy path's verifier asks it about the video on every file.
     wait_until_ok(f"{api}/v1/videos/{video_id}", None, "the hot video, ready", seconds=30, status=200)
     return video_id
 
