@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pymysql
 import redis
 
 from api import storage
@@ -615,6 +616,78 @@ def references(runs: int, backends: dict[str, dict[str, str]]) -> dict[str, Any]
     return {"figures": out}
 
 
+LOOKUP_COPY = "vidstore_lookup.video_lookup_unsharded"  # the lookup as it was before the move
+
+
+@contextmanager
+def unsharded_lookup_copy(env: dict[str, str]) -> Iterator[int]:
+    """For the time of the comparison, a copy of the sharded `vidstore_idx.video_lookup` in the
+    unsharded keyspace it lived in before `make move-lookup` (vidstore_lookup, beside the sequences);
+    yields a video id present in both. The copy is dropped afterwards."""
+    conn = pymysql.connect(
+        host="127.0.0.1",
+        port=sql_port(env),
+        user="vidstore",
+        password=os.environ["VIDSTORE_DB_PASSWORD"],
+        autocommit=True,
+    )
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"DROP TABLE IF EXISTS {LOOKUP_COPY}")
+            cur.execute(
+                f"CREATE TABLE {LOOKUP_COPY} (video_id BIGINT UNSIGNED NOT NULL, "
+                "keyspace_id VARBINARY(16) NOT NULL, PRIMARY KEY (video_id)) ENGINE=InnoDB"
+            )
+            cur.execute("SELECT video_id, keyspace_id FROM vidstore_idx.video_lookup")
+            rows = list(cur.fetchall())
+            assert rows, "no videos in the lookup: run a bench step that makes some first"
+            for at in range(0, len(rows), 1000):
+                cur.executemany(
+                    f"INSERT INTO {LOOKUP_COPY} (video_id, keyspace_id) VALUES (%s, %s)", rows[at : at + 1000]
+                )
+        yield int(rows[len(rows) // 2][0])
+    finally:
+        with conn.cursor() as cur:
+            cur.execute(f"DROP TABLE IF EXISTS {LOOKUP_COPY}")
+        conn.close()
+
+
+def lookup(env: dict[str, str], runs: int, smoke: bool) -> dict[str, Any]:
+    """Issue 12: a lookup by video id in the sharded `vidstore_idx` (xxhash of the id: one shard of
+    two) against the same rows in the unsharded keyspace, through the same vtgate, interleaved; on
+    one connection (latency) and on 16 (throughput). Get-video by id is this lookup plus the same
+    single-shard read of the video, so the difference between the layouts is the difference here."""
+    queries = 2_000 if smoke else 20_000
+    with unsharded_lookup_copy(env) as vid:
+        port = sql_port(env)
+
+        def select(table: str, concurrency: int) -> Measure:
+            query = f"SELECT keyspace_id FROM {table} WHERE video_id = {vid}"
+            return lambda: mysqlslap(port, "vidstore", query, concurrency, queries)
+
+        measures = {
+            f"{layout}_{n}": select(table, n)
+            for layout, table in (("sharded", "vidstore_idx.video_lookup"), ("unsharded", LOOKUP_COPY))
+            for n in (1, 16)
+        }
+        r = interleaved(measures, runs)
+    figures = {
+        name: figure(r[name], what=f"lookup by video id through vtgate, {layout}, {n} connection(s)")
+        for name, (layout, n) in ((name, name.split("_")) for name in measures)
+    }
+    return {
+        "figures": figures,
+        "ratios": {
+            "latency_1": ratio(
+                r["sharded_1"], r["unsharded_1"], "mean_ms", of="sharded", over="unsharded, mean ms, 1 conn"
+            ),
+            "qps_16": ratio(
+                r["sharded_16"], r["unsharded_16"], "qps", of="sharded", over="unsharded, qps, 16 conns"
+            ),
+        },
+    }
+
+
 def machine() -> str:
     model = "?"
     with suppress(OSError, AssertionError):
@@ -688,6 +761,8 @@ def run(seconds: float, runs: int, smoke: bool, out: Path, only: list[str] | Non
     steps += [(f"flush_{b}", partial(flush, b, e, rows, runs)) for b, e in backends.items()]
     steps += [(f"get_video_{b}", partial(get_video, b, e, seconds, runs, smoke)) for b, e in backends.items()]
     steps += [("transcode", partial(transcode, runs)), ("references", partial(references, runs, backends))]
+    if vt:
+        steps += [("lookup_vitess", partial(lookup, vt, runs, smoke))]
     if only:
         unknown = set(only) - {name for name, _ in steps}
         assert not unknown, f"no such bench steps: {unknown}"

@@ -91,6 +91,10 @@ def test_the_benchmark_and_the_capacity_plan_produce_every_figure(tmp_path: Path
         # Real misses, counted by the server (their share is the real run's business: the smoke's
         # 100 ids are each a miss once, then hits for the rest of its 2 seconds).
         assert figures["miss"]["share_miss"]["median"] > 0, figures["miss"]
+    if "vitess" in backends:  # issue 12: the sharded lookup beside the unsharded one, same rows
+        lookup = sections["lookup_vitess"]
+        assert set(lookup["figures"]) == {"sharded_1", "sharded_16", "unsharded_1", "unsharded_16"}
+        assert all(f["qps"]["median"] > 0 for f in lookup["figures"].values()), lookup
     for body in sections.values():
         for fig in body.get("figures", {}).values():
             if "p50_ms" in fig:  # a wrk figure: median with its spread, every response 2xx
