@@ -638,14 +638,20 @@ def unsharded_lookup_copy(env: dict[str, str]) -> Iterator[int]:
                 f"CREATE TABLE {LOOKUP_COPY} (video_id BIGINT UNSIGNED NOT NULL, "
                 "keyspace_id VARBINARY(16) NOT NULL, PRIMARY KEY (video_id)) ENGINE=InnoDB"
             )
-            cur.execute("SELECT video_id, keyspace_id FROM vidstore_idx.video_lookup")
-            rows = list(cur.fetchall())
-            assert rows, "no videos in the lookup: run a bench step that makes some first"
-            for at in range(0, len(rows), 1000):
-                cur.executemany(
-                    f"INSERT INTO {LOOKUP_COPY} (video_id, keyspace_id) VALUES (%s, %s)", rows[at : at + 1000]
+            rows, last = 0, 0
+            while True:  # in pages: vtgate refuses a result of more than 10,000 rows
+                cur.execute(
+                    "SELECT video_id, keyspace_id FROM vidstore_idx.video_lookup WHERE video_id > %s "
+                    "ORDER BY video_id LIMIT 5000",
+                    (last,),
                 )
-        yield int(rows[len(rows) // 2][0])
+                page = list(cur.fetchall())
+                if not page:
+                    break
+                cur.executemany(f"INSERT INTO {LOOKUP_COPY} (video_id, keyspace_id) VALUES (%s, %s)", page)
+                rows, last = rows + len(page), int(page[-1][0])
+            assert rows, "no videos in the lookup: run a bench step that makes some first"
+        yield last
     finally:
         with conn.cursor() as cur:
             cur.execute(f"DROP TABLE IF EXISTS {LOOKUP_COPY}")
