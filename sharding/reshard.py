@@ -45,8 +45,13 @@ LAYOUT = DATA / "vitess" / "tablets"
 CELL = "zone1"
 STEPS = ("provision", "create", "copy", "vdiff", "reads", "writes", "complete", "retire")
 ONLINE_DDL = 5  # binlogdata.VReplicationWorkflowType.OnlineDDL
-# VReplication retries a failing stream by itself (a table-GC rename on the source can fail one
-# for a moment): only a stream failing this long stops the command.
+# VReplication retries a failing stream by itself, except after an error it calls terminal: a
+# table-GC rename on the source (the online DDL migrations released before the reshard) can fail
+# one for good ("in Engine.reload(), reading table _vt_hld_...: unable to get columns"), although
+# the table is gone a moment later. So a stream in Error for RESTART_AFTER_SECONDS is started again
+# (`<kind> start`, from its saved position: nothing copied twice), every RESTART_AFTER_SECONDS;
+# only a stream failing for STREAM_ERROR_SECONDS stops the command.
+RESTART_AFTER_SECONDS = 10
 STREAM_ERROR_SECONDS = 120
 
 
@@ -336,6 +341,7 @@ class Resharder:
             return
         deadline, tty = time.monotonic() + 3600, sys.stdout.isatty()
         failing_since: float | None = None
+        restarted = 0.0
         while True:
             status = self.vt.status(self.kind, self.keyspace, self.workflow) or {}
             progress = CopyProgress.of(status)
@@ -351,6 +357,13 @@ class Resharder:
                 print(f"   a stream is failing (VReplication retries it): {progress.failing[0]}", flush=True)
             elif time.monotonic() - failing_since > STREAM_ERROR_SECONDS:
                 raise RuntimeError(f"a stream failed for {STREAM_ERROR_SECONDS} s: {progress.failing}")
+            elif time.monotonic() - max(failing_since, restarted) > RESTART_AFTER_SECONDS:
+                print("   the stream stays in Error: starting the workflow's streams again", flush=True)
+                try:
+                    self.vt.run(self.kind, *self.flags, "start", quiet=True)
+                except RuntimeError as exc:  # the limit above still stops the command
+                    print(f"   {exc}", flush=True)
+                restarted = time.monotonic()
             if time.monotonic() > deadline:
                 raise RuntimeError("copy did not finish in an hour")
             time.sleep(1)
