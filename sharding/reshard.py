@@ -90,15 +90,18 @@ class Vitess:
             print("   " + done.stdout.strip().replace("\n", "\n   "))
         return done.stdout
 
-    def run_retrying(self, transient: str, *args: str, seconds: float = 90, quiet: bool = False) -> None:
-        """`run`, again every second for up to `seconds` while it fails with the `transient` error."""
+    def run_retrying(
+        self, transient: str | tuple[str, ...], *args: str, seconds: float = 90, quiet: bool = False
+    ) -> None:
+        """`run`, again every second for up to `seconds` while it fails with a `transient` error."""
+        transients = (transient,) if isinstance(transient, str) else transient
         deadline = time.monotonic() + seconds
         while True:
             try:
                 self.run(*args, quiet=quiet)
                 return
             except RuntimeError as exc:
-                if transient not in str(exc) or time.monotonic() > deadline:
+                if not any(t in str(exc) for t in transients) or time.monotonic() > deadline:
                     raise
                 time.sleep(1)
 
@@ -330,9 +333,12 @@ class Resharder:
     def create(self) -> None:
         self.step(2, "create", f"{self.kind} create {' '.join(self.create_args())}")
         self.release_stopped_streams()
-        # A new primary's VReplication engine opens a few seconds after it is named.
+        # A new primary's VReplication engine opens a few seconds after it is named; and the table
+        # GC the release started renames tables on the source, which fails the schema copy of a
+        # `create` that reads one as it goes ("unable to get columns for table _vt_hld_..."; nothing
+        # is created then: the copy comes first).
         create = [self.kind, *self.flags, "create", *self.create_args()]
-        self.vt.run_retrying("vreplication engine is closed", *create)
+        self.vt.run_retrying(("vreplication engine is closed", "unable to get columns for table"), *create)
 
     def copy(self) -> None:
         """Wait until every stream has left the copy phase, printing progress."""
@@ -377,8 +383,10 @@ class Resharder:
         if running:  # a diff an interrupted run started: wait for it rather than start a second one
             print("   a VDiff is already running: waiting for it")
         else:
-            # A stream that has just restarted (after a transient error) is briefly not Running.
-            self.vt.run_retrying("not all streams are running", *vdiff, "create", seconds=60, quiet=True)
+            # A stream that has just restarted (after a transient error) is briefly not Running; a
+            # table-GC rename on the source can fail the diff's schema read (as it can `create`).
+            transient = ("not all streams are running", "unable to get columns for table")
+            self.vt.run_retrying(transient, *vdiff, "create", seconds=60, quiet=True)
         if self.vt.dry_run:
             return
         # Polled here: `create --wait` reports only every --wait-update-interval, long after the end.
