@@ -216,10 +216,7 @@ class JobQueue:
             pipe.xdel(self.stream, job.entry_id)
             if rerun:
                 due = int((time.time() + RUN_AFTER_SECONDS) * 1000)
-                pipe.zadd(
-                    self.delayed,
-                    {Job(job.kind, job.video_id, job.attempt, request_id=job.request_id).payload(): due},
-                )
+                pipe.zadd(self.delayed, {job.payload(): due})  # the payload carries no entry id
             await pipe.execute()
 
     async def ack(self, job: Job, consumer: str) -> bool:
