@@ -223,7 +223,9 @@ async def test_split_and_merge_under_load_lose_nothing(api: Api) -> None:
         "requests": traffic.requests,
     }
     (ROOT / ".data/reports/reshard-proof.json").write_text(json.dumps(proof, indent=2) + "\n")
-    assert pause < 15, f"writes stopped for {pause:.1f} s"
+    # Issue #12's target. With the catch-up poll patch (stack/vitess/patches/) it measures 0.5-0.8 s;
+    # unpatched v0.24.3 quantised it to ~1.2 or ~2.2 s and passed this only some of the time.
+    assert pause <= 2.5, f"writes stopped for {pause:.2f} s (target 2.5 s)"
 
 
 def vidstore_shards(api: Api) -> set[str]:
