@@ -29,12 +29,17 @@ class Coalescer(Generic[Item, Result]):
         self._drainer: asyncio.Task[None] | None = None
 
     async def submit(self, item: Item) -> Result:
+        return await self.enqueue(item)
+
+    def enqueue(self, item: Item) -> asyncio.Future[Result]:
+        """Queue `item` for the next batch; its future has the result (for a caller that need not
+        wait for it: see api.ratelimit.RateLimiter)."""
         future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
         self._queue.append((item, future))
         if self._drainer is None:
             # Starts on the loop's next turn, so every request of this turn joins the first batch.
             self._drainer = asyncio.create_task(self._drain())
-        return await future
+        return future
 
     async def _drain(self) -> None:
         batch: list[tuple[Item, asyncio.Future[Result]]] = []

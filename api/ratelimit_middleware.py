@@ -35,7 +35,7 @@ class LimitCheck:
 async def check(limiter: RateLimiter, scope: Scope) -> LimitCheck:
     """Count this request's hit: a 429 to send past the limit, else the headers to add."""
     try:
-        hits, reset = await limiter.window.hit(Caller.of(scope).limit_identity)
+        hits, reset = await limiter.hit(Caller.of(scope).limit_identity)
     except redis.exceptions.RedisError as exc:
         # Fail open: losing the limiter for a moment is better than refusing every request.
         log.warning("rate limiter unavailable, request let through: %r", exc)

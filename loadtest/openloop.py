@@ -4,7 +4,8 @@ server cannot slow the load down and hide its queue). Two uses:
     python -m loadtest.openloop spike [--rate 50 --factor 10 --seconds 10]
         a warm-up (discarded), a warm steady phase, a step to `factor` x the rate, the rate again:
         p50/p99/p99.9 of all requests and of admitted ones, shed rate (429/503), other errors, and
-        the time to recover after the step.
+        the time to recover after the step; then the same steady rate and step against the bare
+        ASGI app on the same server and core (the machine's own floor for that ratio).
     python -m loadtest.openloop model-check [--bench .data/bench/result.json]
         one API process driven at the rate the capacity model says it sustains (its measured
         capacity x the model's target utilisation, and at 100%): achieved rate and p99.
@@ -174,6 +175,7 @@ def spike(rate: float, factor: float, seconds: float, warmup: float, env: dict[s
     phases["after"] = phase(after, rate, seconds)
     warm = phases["steady"]["admitted"]["p99_ms"] or 0.0
     spiked = phases["spike"]["admitted"]["p99_ms"] or 0.0
+    floor = machine_floor(vegeta, rate, factor, seconds, warmup)
     return {
         "what": f"GET /v1/videos/{{id}} (Zipf over 300 videos), open loop, {rate:g}/s -> {rate * factor:g}/s",
         "backend": "vitess" if backend else "mariadb",
@@ -183,6 +185,28 @@ def spike(rate: float, factor: float, seconds: float, warmup: float, env: dict[s
         "admitted_p99_spike_over_steady": round(spiked / warm, 2) if warm else None,
         "recovery_seconds": recovery_seconds(after, warm),
         "other_errors": sum(p["other_errors"] for p in phases.values()),
+        "machine_floor": floor,
+    }
+
+
+def machine_floor(vegeta: str, rate: float, factor: float, seconds: float, warmup: float) -> dict[str, Any]:
+    """The same arrivals against the barest ASGI app (loadtest/bare.py) on the same server and core:
+    what the generator, the kernel and granian alone add to the p99 when the rate steps up here, with
+    the server far below its capacity. A ratio the API cannot beat on this machine."""
+    with granian("loadtest.bare:app", factory=False, cpu=0, log_level="error") as url:
+        file = targets([f"GET {url}/"])
+        try:
+            attack(vegeta, file, rate, warmup)
+            steady = phase(attack(vegeta, file, rate, seconds), rate, seconds)
+            step = phase(attack(vegeta, file, rate * factor, seconds), rate * factor, seconds)
+        finally:
+            file.unlink()
+    warm, spiked = steady["all"]["p99_ms"] or 0.0, step["all"]["p99_ms"] or 0.0
+    return {
+        "what": f"GET / of the bare ASGI app, same server and core, {rate:g}/s -> {rate * factor:g}/s",
+        "steady": steady,
+        "spike": step,
+        "p99_spike_over_steady": round(spiked / warm, 2) if warm else None,
     }
 
 

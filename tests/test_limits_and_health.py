@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Coroutine
 from typing import Any
 
 import pytest
+import redis.asyncio as aioredis
 
+from api.ratelimit import FixedWindow, RateLimiter
+from api.settings import Settings
 from loadtest.serving import free_port
 from tests.conftest import Api, base_settings, running
 
@@ -29,6 +33,64 @@ async def test_rate_limit_is_per_key_and_shared_by_workers(api: Api) -> None:
         assert int(refused.headers["RateLimit-Reset"]) <= limited.rate_limit_window_seconds
         assert (await one.client.get("/v1/me", headers=bob.auth)).status_code == 200  # bob has his own budget
         assert (await one.client.get("/health/live")).status_code == 200  # probes are never limited
+
+
+@pytest.fixture
+async def redis_client(settings: Settings) -> AsyncIterator[aioredis.Redis]:
+    client = aioredis.Redis.from_url(settings.redis_url)
+    yield client
+    await client.aclose()
+
+
+def answered_at_once(call: Coroutine[Any, Any, tuple[int, float]]) -> tuple[int, float] | None:
+    """The call's answer if it came without waiting for anything (no Redis round trip), else None
+    (the call is then closed: its hit may still be counted by a batch already queued)."""
+    try:
+        call.send(None)
+    except StopIteration as done:
+        answer: tuple[int, float] = done.value
+        return answer
+    call.close()
+    return None
+
+
+async def test_hits_far_below_the_limit_do_not_wait_and_the_overshoot_is_one_round_trip(
+    redis_client: aioredis.Redis,
+) -> None:
+    """Two limiters on one Redis stand for two processes (limit 20: the last 2 hits always wait).
+    A caller this process has counted is answered at once far below the limit; when other processes'
+    hits (here one INCRBY) push the caller to the limit meanwhile, this process admits one more,
+    learns the true count from that hit's answer, and refuses from then on."""
+    prefix, caller = "rl-optimistic", "ip:192.0.2.77"
+    a = RateLimiter(FixedWindow(redis_client, prefix, 60), 20, 60)
+    hits, reset = await a.hit(caller)  # first sight: waits for Redis
+    assert hits == 1 and 59 <= reset <= 60
+    stale = answered_at_once(a.hit(caller))
+    assert stale is not None and stale[0] == 2  # no round trip: counted in the next batch
+    await a.window.hit_key(f"{prefix}:barrier")  # batches run in order: the one before is answered
+    assert await a.window.count(caller) == 2
+
+    await redis_client.incrby(f"{prefix}:{caller}", 18)  # another process's 18 hits: 20, the limit
+    over = answered_at_once(a.hit(caller))
+    assert over is not None and over[0] == 3  # still far below, as far as this process knows
+    await a.window.hit_key(f"{prefix}:barrier")
+    refused = await a.hit(caller)  # the answer told it 21: every hit now waits, and is refused
+    assert refused[0] == 22 > a.limit
+
+    b = RateLimiter(FixedWindow(redis_client, prefix, 60), 20, 60)
+    assert answered_at_once(b.hit("ip:192.0.2.78")) is None  # a caller never seen waits
+
+
+async def test_hits_within_the_margin_wait_for_redis(redis_client: aioredis.Redis) -> None:
+    limiter = RateLimiter(FixedWindow(redis_client, "rl-margin", 60), 20, 60)
+    assert limiter.margin == 2
+    caller = "ip:192.0.2.79"
+    assert (await limiter.hit(caller))[0] == 1
+    counts = [answered_at_once(limiter.hit(caller)) for _ in range(17)]
+    assert [c[0] if c else None for c in counts] == list(range(2, 19))  # up to limit - margin
+    assert answered_at_once(limiter.hit(caller)) is None  # the 19th waits
+    await limiter.window.hit_key("rl-margin:barrier")
+    assert [(await limiter.hit(caller))[0] for _ in range(3)] == [20, 21, 22]
 
 
 async def test_anonymous_callers_are_limited_by_address() -> None:

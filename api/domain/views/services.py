@@ -48,6 +48,7 @@ class ViewService:
             counted = await self.buffer.record(video.channel_id, video.video_id, identity)
             return ViewAccepted(video_id=video_id, counted=counted), None
         recorded = await self.buffer.record_within(video.channel_id, video.video_id, identity, limit)
+        self.limiter.learn(limit.key, recorded.hits, recorded.reset)
         if recorded.result < 0:
             raise self.limiter.refusal(recorded.reset)
         return ViewAccepted(video_id=video_id, counted=recorded.result == 1), recorded
