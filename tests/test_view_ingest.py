@@ -65,7 +65,14 @@ async def test_views_and_other_routes_share_one_window(api: Api) -> None:
             response = await app.client.request(method, f"/v1/videos/{video_id}/{path}".rstrip("/"))
             assert response.status_code in (200, 202), response.text
             remaining.append(int(response.headers["ratelimit-remaining"]))
-    assert remaining == list(range(9, 1, -1))
+        limiter = app.services.limiter
+        await limiter.window.hit_key("ingest-shared:barrier")  # batches run in order: the GETs' are in
+        assert await limiter.window.count("ip:192.0.2.10") == 8  # one hit each, in one window
+    # A GET is answered from the count as this process knows it (far below the limit it does not
+    # wait): a hit still on its way may already be in a view's answer too, so it can count twice
+    # there for a moment, never be missed.
+    exact = list(range(9, 1, -1))
+    assert all(e - 1 <= r <= e for r, e in zip(remaining, exact, strict=True)), remaining
 
 
 async def test_the_view_route_is_timed_like_every_route(api: Api) -> None:
