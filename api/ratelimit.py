@@ -7,7 +7,7 @@ Counting only: the HTTP side (the middleware, the headers it adds) is api.rateli
 
 A request far below its caller's limit does not wait for Redis (see `RateLimiter.hit`): its hit
 goes in the next batch and the answer corrects what the process knows. Under load, waiting was a
-whole batch round trip on every request (BENCHMARKS.md, "Spike, open loop").
+whole batch round trip on every request (BENCHMARKS.md, "the rate limiter stops waiting").
 """
 
 from __future__ import annotations
