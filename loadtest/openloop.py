@@ -165,16 +165,11 @@ def spike(rate: float, factor: float, seconds: float, warmup: float, env: dict[s
         ids = ready_videos(url, backend, 300, concurrency=4)
         file = get_video_targets(url, ids)
         try:
-            attack(vegeta, file, rate, warmup)  # cold caches and first connections: not measured
-            steady = attack(vegeta, file, rate, seconds)
-            step = attack(vegeta, file, rate * factor, seconds)
-            after = attack(vegeta, file, rate, seconds)
+            runs = stepped(vegeta, file, rate, factor, seconds, warmup)
         finally:
             file.unlink()
-    phases = {"steady": phase(steady, rate, seconds), "spike": phase(step, rate * factor, seconds)}
-    phases["after"] = phase(after, rate, seconds)
+    phases = {name: phase(results, r, seconds) for name, (r, results) in runs.items()}
     warm = phases["steady"]["admitted"]["p99_ms"] or 0.0
-    spiked = phases["spike"]["admitted"]["p99_ms"] or 0.0
     floor = machine_floor(vegeta, rate, factor, seconds, warmup)
     return {
         "what": f"GET /v1/videos/{{id}} (Zipf over 300 videos), open loop, {rate:g}/s -> {rate * factor:g}/s",
@@ -182,8 +177,8 @@ def spike(rate: float, factor: float, seconds: float, warmup: float, env: dict[s
         "admission": env.get("VIDSTORE_ADMISSION", "fixed")
         + f", max in flight {env.get('VIDSTORE_MAX_IN_FLIGHT', 'default')}",
         "phases": phases,
-        "admitted_p99_spike_over_steady": round(spiked / warm, 2) if warm else None,
-        "recovery_seconds": recovery_seconds(after, warm),
+        "admitted_p99_spike_over_steady": p99_ratio(phases, "admitted"),
+        "recovery_seconds": recovery_seconds(runs["after"][1], warm),
         "other_errors": sum(p["other_errors"] for p in phases.values()),
         "machine_floor": floor,
     }
@@ -196,18 +191,33 @@ def machine_floor(vegeta: str, rate: float, factor: float, seconds: float, warmu
     with granian("loadtest.bare:app", factory=False, cpu=0, log_level="error") as url:
         file = targets([f"GET {url}/"])
         try:
-            attack(vegeta, file, rate, warmup)
-            steady = phase(attack(vegeta, file, rate, seconds), rate, seconds)
-            step = phase(attack(vegeta, file, rate * factor, seconds), rate * factor, seconds)
+            runs = stepped(vegeta, file, rate, factor, seconds, warmup, after=False)
         finally:
             file.unlink()
-    warm, spiked = steady["all"]["p99_ms"] or 0.0, step["all"]["p99_ms"] or 0.0
+    phases = {name: phase(results, r, seconds) for name, (r, results) in runs.items()}
     return {
         "what": f"GET / of the bare ASGI app, same server and core, {rate:g}/s -> {rate * factor:g}/s",
-        "steady": steady,
-        "spike": step,
-        "p99_spike_over_steady": round(spiked / warm, 2) if warm else None,
+        **phases,
+        "p99_spike_over_steady": p99_ratio(phases, "all"),
     }
+
+
+def stepped(
+    vegeta: str, file: Path, rate: float, factor: float, seconds: float, warmup: float, after: bool = True
+) -> dict[str, tuple[float, list[dict[str, Any]]]]:
+    """A warm-up at `rate` (cold caches and first connections: not measured), then `seconds` at
+    `rate` (steady), at `rate * factor` (spike) and, with `after`, at `rate` again: each phase's
+    rate and results."""
+    attack(vegeta, file, rate, warmup)
+    rates = {"steady": rate, "spike": rate * factor} | ({"after": rate} if after else {})
+    return {name: (r, attack(vegeta, file, r, seconds)) for name, r in rates.items()}
+
+
+def p99_ratio(phases: dict[str, dict[str, Any]], requests: str) -> float | None:
+    """The spike phase's p99 over the steady phase's, of `requests` ("all" or "admitted")."""
+    warm = phases["steady"][requests]["p99_ms"] or 0.0
+    spiked = phases["spike"][requests]["p99_ms"] or 0.0
+    return round(spiked / warm, 2) if warm else None
 
 
 def drained(url: str, seconds: float = 60) -> None:
