@@ -12,8 +12,11 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 from loadtest.serving import ROOT, free_port, granian
+
+T = TypeVar("T")
 
 __all__ = [
     "ROOT",
@@ -29,6 +32,7 @@ __all__ = [
     "start_reshard",
     "start_tablet",
     "stop_tablet",
+    "until",
     "worker",
 ]
 
@@ -126,6 +130,16 @@ async def eventually(
     while not await check():
         assert time.monotonic() < deadline, f"timed out after {seconds} s waiting for {what}"
         await asyncio.sleep(every)
+
+
+def until(check: Callable[[], T], seconds: float, what: str, every: float = 0.05) -> T:
+    """`eventually` for synchronous tests: poll `check` until it returns something truthy, and
+    return that; fail after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while not (result := check()):
+        assert time.monotonic() < deadline, f"timed out after {seconds} s waiting for {what}"
+        time.sleep(every)
+    return result
 
 
 async def _script(command: list[str]) -> None:

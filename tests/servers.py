@@ -7,12 +7,12 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import redis
 
 from loadtest.serving import free_port
+from tests.live import until
 
 
 class RedisServer:
@@ -47,15 +47,16 @@ class RedisServer:
             stdout=subprocess.DEVNULL,
         )
         client = redis.Redis(port=self.port)
-        deadline = time.monotonic() + 20
-        while True:  # until it answers: it has loaded its AOF by then
+        process = self.process
+
+        def answers() -> bool:  # it has loaded its AOF by then
+            assert process.poll() is None, "redis-server exited during startup"
             try:
-                if client.ping():
-                    return
+                return bool(client.ping())
             except redis.exceptions.ConnectionError:
-                pass
-            assert self.process.poll() is None and time.monotonic() < deadline, "redis-server did not start"
-            time.sleep(0.05)
+                return False
+
+        until(answers, 20, "redis-server to answer")
 
     def kill(self) -> None:
         """SIGKILL: no shutdown, no final fsync (a crash of the Redis process)."""

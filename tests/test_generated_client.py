@@ -7,7 +7,6 @@ import importlib
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.live import ROOT, full_stack
+from tests.live import ROOT, full_stack, until
 
 
 @pytest.fixture(scope="module")
@@ -102,10 +101,13 @@ def test_generated_client_runs_the_walkthrough(server: str, sdk: Any, tmp_path: 
 
     # As the README polls: anonymously, so the video is visible (200) once it is ready and public.
     get_video = importlib.import_module("vidstore_client.api.videos.get_video")
-    deadline = time.monotonic() + 180
-    while (seen := get_video.sync_detailed(video.video_id, client=anonymous)).status_code != 200:
-        assert seen.status_code == 404 and time.monotonic() < deadline, seen
-        time.sleep(0.5)
+
+    def visible() -> Any:
+        seen = get_video.sync_detailed(video.video_id, client=anonymous)
+        assert seen.status_code in (200, 404), seen
+        return seen if seen.status_code == 200 else None
+
+    seen = until(visible, 180, "the video to be ready and visible", every=0.5)
     assert (seen.parsed.status.value, seen.parsed.duration_ms) == ("ready", 5000)
 
     views = [call(sdk, "views.record_view", c, video.video_id) for c in (anonymous, anonymous, alice)]

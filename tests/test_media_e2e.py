@@ -22,7 +22,7 @@ import redis
 from api.domain.playback.tokens import sign_path
 from api.settings import Settings
 from tests.conftest import base_settings, report
-from tests.live import api_server, edge, free_port, worker
+from tests.live import api_server, edge, free_port, until, worker
 
 PART = 5 * 2**20  # uploads above this go multipart
 LEASE_SECONDS = 2  # a job whose worker stopped heartbeating is taken over after this
@@ -253,6 +253,11 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
+def holds_lease(client: redis.Redis, lease_key: str, pid: int) -> bool:
+    """Whether the worker process `pid` holds a job's lease (the lease's value names its holder)."""
+    return f":{pid}|".encode() in cast(bytes, client.get(lease_key) or b"")
+
+
 def test_a_worker_killed_mid_job_is_taken_over(stack: Stack, tmp_path: Path) -> None:
     """SIGKILL a worker while its ffmpeg runs: the ffmpeg dies with it, another worker takes the job
     over once the lease expires, the video ends ready, and the dead worker's temporary files go."""
@@ -269,23 +274,20 @@ def test_a_worker_killed_mid_job_is_taken_over(stack: Stack, tmp_path: Path) -> 
             def upload_then_kill_victim() -> httpx.Response:
                 nonlocal killed_at, workdir, taken_over
                 done = stack.upload(video_id, clip)
-                deadline = time.monotonic() + 60
-                while not (ffmpeg := children(victim.pid, "ffmpeg")):  # until it transcodes
-                    assert time.monotonic() < deadline, "the victim never started ffmpeg"
-                    time.sleep(0.05)
+                ffmpeg = until(lambda: children(victim.pid, "ffmpeg"), 60, "the victim to start ffmpeg")
                 workdir = next(Path(stack.env["VIDSTORE_WORK_DIR"]).glob(f"*_{victim.pid}"))
                 assert any(workdir.iterdir())  # the job's temporary folder
                 os.kill(victim.pid, signal.SIGKILL)  # mid-transcode
                 killed_at = time.monotonic()
-                while any(alive(pid) for pid in ffmpeg):  # the kernel kills it (parent-death signal)
-                    assert time.monotonic() < killed_at + 5, "ffmpeg outlived its worker"
-                    time.sleep(0.05)
+                # The kernel kills it (parent-death signal).
+                until(lambda: not any(alive(pid) for pid in ffmpeg), 5, "ffmpeg to die with its worker")
                 report(f"worker SIGKILLed: its ffmpeg died {time.monotonic() - killed_at:.2f} s later")
                 os.kill(stack.worker.pid, signal.SIGCONT)  # the survivor takes it over
-                deadline = killed_at + TAKEOVER_TARGET_SECONDS
-                while f":{stack.worker.pid}|".encode() not in (client.get(lease_key) or b""):
-                    assert time.monotonic() < deadline, "the job was not taken over within the target"
-                    time.sleep(0.05)
+                until(
+                    lambda: holds_lease(client, lease_key, stack.worker.pid),
+                    killed_at + TAKEOVER_TARGET_SECONDS - time.monotonic(),
+                    "the survivor to take the job over within the target",
+                )
                 taken_over = time.monotonic() - killed_at
                 return done
 
@@ -315,23 +317,18 @@ def test_a_frozen_worker_never_runs_a_job_its_successor_holds(stack: Stack, tmp_
 
             def upload_then_freeze() -> httpx.Response:
                 done = stack.upload(video_id, clip)
-                deadline = time.monotonic() + 60
-                while not (ffmpeg := children(frozen.pid, "ffmpeg")):
-                    assert time.monotonic() < deadline, "the worker never started ffmpeg"
-                    time.sleep(0.05)
+                ffmpeg = until(lambda: children(frozen.pid, "ffmpeg"), 60, "the worker to start ffmpeg")
                 os.kill(frozen.pid, signal.SIGSTOP)
                 os.kill(ffmpeg[0], signal.SIGSTOP)  # all of it frozen, as in a stalled host
                 os.kill(stack.worker.pid, signal.SIGCONT)
-                deadline = time.monotonic() + 30
-                while f":{stack.worker.pid}|".encode() not in (client.get(lease_key) or b""):
-                    assert time.monotonic() < deadline, "the job was not taken over"
-                    time.sleep(0.05)
+                until(
+                    lambda: holds_lease(client, lease_key, stack.worker.pid),
+                    30,
+                    "the survivor to take the job over",
+                )
                 os.kill(ffmpeg[0], signal.SIGCONT)
                 os.kill(frozen.pid, signal.SIGCONT)  # resumed: its next heartbeat fails
-                deadline = time.monotonic() + 10
-                while alive(ffmpeg[0]):
-                    assert time.monotonic() < deadline, "the former holder's ffmpeg kept running"
-                    time.sleep(0.05)
+                until(lambda: not alive(ffmpeg[0]), 10, "the former holder to stop its ffmpeg")
                 return done
 
             assert stack.wait_status(video_id, upload_then_freeze) == "ready"

@@ -100,7 +100,8 @@ def settle(settings: Settings, video_id: int, seconds: float) -> tuple[int, int]
 def test_the_api_killed_between_the_outbox_and_the_queue(rig: Rig, point: str, tmp_path: Path) -> None:
     clip = make_clip(tmp_path / "clip.mp4", seconds=2, bitrate="300k")
     wait_until_ok(f"{rig.stack.api}/health/live", None, "the API (respawned)", seconds=180)
-    # granian gives up (a "crash loop") when a worker dies within 5.5 s of its last respawn.
+    # granian gives up (a "crash loop") when a worker dies within 5.5 s of its last respawn (a
+    # constant in granian/server/common.py, no setting): a rule on time, so the test waits it out.
     time.sleep(max(0.0, rig.crashed_at + 6 - time.monotonic()))
     video_id = rig.stack.video(point)
 

@@ -25,8 +25,9 @@ import pytest
 from api import storage
 from api.settings import Settings
 from api.wiring import Services
+from loadtest.serving import wait_until_ok
 from tests.conftest import BACKEND, base_settings, report
-from tests.live import ROOT, free_port
+from tests.live import ROOT, free_port, until
 from tests.test_media_e2e import Stack, children, make_clip
 
 pytestmark = pytest.mark.skipif(
@@ -114,27 +115,15 @@ class Traffic:
                     self.refused += 1
 
     def wait_accepted(self, accepted: int, seconds: float = 60) -> None:
-        deadline = time.monotonic() + seconds
-        while self.accepted < accepted:
-            assert time.monotonic() < deadline, f"{self.accepted} views accepted, waiting for {accepted}"
-            time.sleep(0.01)
+        until(lambda: self.accepted >= accepted, seconds, f"{accepted} views accepted")
 
 
 def back(rig: Supervised, program: str, old: int, probe: str, limit: float) -> tuple[float, float]:
     """(seconds until a new process runs, seconds until it serves) after `old` was killed."""
     killed = time.monotonic()
-    while rig.pid(program) in (0, old):
-        assert time.monotonic() - killed < limit, f"{program} was not restarted"
-        time.sleep(0.05)
+    until(lambda: rig.pid(program) not in (0, old), limit, f"{program} to be restarted")
     spawned = time.monotonic() - killed
-    while True:
-        try:
-            if httpx.get(probe, timeout=2).status_code < 500:
-                break
-        except httpx.TransportError:
-            pass
-        assert time.monotonic() - killed < 120, f"{program} did not serve again"
-        time.sleep(0.1)
+    wait_until_ok(probe, None, f"{program} (restarted)", seconds=120 - spawned)
     return spawned, time.monotonic() - killed
 
 
@@ -172,10 +161,7 @@ def test_killed_processes_come_back_and_lose_nothing(supervised: Supervised, tmp
         def upload_and_kill_everything() -> httpx.Response:
             done = stack.upload(transcoded, clip)
             worker = rig.pid("worker")
-            deadline = time.monotonic() + 120
-            while not children(worker, "ffmpeg"):  # the transcode is running
-                assert time.monotonic() < deadline, "the worker never started ffmpeg"
-                time.sleep(0.05)
+            until(lambda: children(worker, "ffmpeg"), 120, "the worker to start ffmpeg")
             for program, port in (("flusher", rig.ports["flusher"]), ("worker", rig.ports["worker"])):
                 old = rig.pid(program)
                 os.kill(old, signal.SIGKILL)
@@ -185,9 +171,12 @@ def test_killed_processes_come_back_and_lose_nothing(supervised: Supervised, tmp
             victim = children(api_main, "granian")[0]
             os.kill(victim, signal.SIGKILL)
             killed = time.monotonic()
-            while victim in children(api_main, "granian") or len(children(api_main, "granian")) < 2:
-                assert time.monotonic() - killed < BACK_WITHIN, "granian did not replace its worker"
-                time.sleep(0.05)
+
+            def replaced() -> bool:
+                workers = children(api_main, "granian")
+                return victim not in workers and len(workers) >= 2
+
+            until(replaced, BACK_WITHIN, "granian to replace its worker")
             figures.append(f"API worker process {time.monotonic() - killed:.1f} s")
             return done
 

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from tests.conftest import BACKEND, report
-from tests.live import ROOT
+from tests.live import ROOT, until
 
 pytestmark = pytest.mark.skipif(BACKEND != "vitess", reason="needs the Vitess cluster")
 
@@ -43,12 +43,13 @@ def test_a_tablet_killed_after_install_is_repaired_by_the_next_vitess_up() -> No
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 120
-    # Past mariadb-install-db: the data folder is complete and the script has started its server.
-    while not sh(f'pid_alive "$(mysql_dir {UID})/mysql.pid" && echo up || true'):
+
+    def server_started() -> bool:
+        """Past mariadb-install-db: the data folder is complete and the script has started its server."""
         assert first.poll() is None, "mysql-up.sh ended before it could be killed"
-        assert time.monotonic() < deadline, "mysql-up.sh never started the server"
-        time.sleep(0.05)
+        return bool(sh(f'pid_alive "$(mysql_dir {UID})/mysql.pid" && echo up || true'))
+
+    until(server_started, 120, "mysql-up.sh to start the server")
     os.killpg(first.pid, signal.SIGKILL)
     first.wait()
     broken = sh(f'sql {UID} -N -e "SHOW SLAVE STATUS"')
