@@ -4,8 +4,10 @@ server cannot slow the load down and hide its queue). Two uses:
     python -m loadtest.openloop spike [--rate 50 --factor 10 --seconds 10]
         a warm-up (discarded), a warm steady phase, a step to `factor` x the rate, the rate again:
         p50/p99/p99.9 of all requests and of admitted ones, shed rate (429/503), other errors, and
-        the time to recover after the step; then the same steady rate and step against the bare
-        ASGI app on the same server and core (the machine's own floor for that ratio).
+        the time to recover after the step; then a "level" phase at the rate the step admitted,
+        constant from its start (the same load without the step); then the same steady rate and
+        step against the bare ASGI app on the same server and core (the machine's own floor for
+        that ratio).
     python -m loadtest.openloop model-check [--bench .data/bench/result.json]
         one API process driven at the rate the capacity model says it sustains (its measured
         capacity x the model's target utilisation, and at 100%): achieved rate and p99.
@@ -166,9 +168,14 @@ def spike(rate: float, factor: float, seconds: float, warmup: float, env: dict[s
         file = get_video_targets(url, ids)
         try:
             runs = stepped(vegeta, file, rate, factor, seconds, warmup)
+            phases = {name: phase(results, r, seconds) for name, (r, results) in runs.items()}
+            # The step's own cost, apart from the load it leaves: the same process held at the rate
+            # it admitted during the step, arriving at that rate from the start (no step).
+            level = phases["spike"]["admitted_rate"]
+            drained(url)
+            phases["level"] = phase(attack(vegeta, file, level, seconds), level, seconds)
         finally:
             file.unlink()
-    phases = {name: phase(results, r, seconds) for name, (r, results) in runs.items()}
     warm = phases["steady"]["admitted"]["p99_ms"] or 0.0
     floor = machine_floor(vegeta, rate, factor, seconds, warmup)
     return {
@@ -178,6 +185,7 @@ def spike(rate: float, factor: float, seconds: float, warmup: float, env: dict[s
         + f", max in flight {env.get('VIDSTORE_MAX_IN_FLIGHT', 'default')}",
         "phases": phases,
         "admitted_p99_spike_over_steady": p99_ratio(phases, "admitted"),
+        "admitted_p99_spike_over_level": p99_ratio(phases, "admitted", over="level"),
         "recovery_seconds": recovery_seconds(runs["after"][1], warm),
         "other_errors": sum(p["other_errors"] for p in phases.values()),
         "machine_floor": floor,
@@ -213,9 +221,9 @@ def stepped(
     return {name: (r, attack(vegeta, file, r, seconds)) for name, r in rates.items()}
 
 
-def p99_ratio(phases: dict[str, dict[str, Any]], requests: str) -> float | None:
-    """The spike phase's p99 over the steady phase's, of `requests` ("all" or "admitted")."""
-    warm = phases["steady"][requests]["p99_ms"] or 0.0
+def p99_ratio(phases: dict[str, dict[str, Any]], requests: str, over: str = "steady") -> float | None:
+    """The spike phase's p99 over phase `over`'s, of `requests` ("all" or "admitted")."""
+    warm = phases[over][requests]["p99_ms"] or 0.0
     spiked = phases["spike"][requests]["p99_ms"] or 0.0
     return round(spiked / warm, 2) if warm else None
 
