@@ -10,6 +10,7 @@ from litestar import Litestar
 from api import contract, di, logs
 from api.admission import AdmissionControl
 from api.bodies import check_body
+from api.caller import forwarded_for
 from api.deps import dependencies
 from api.domain.channels.controllers import ChannelController
 from api.domain.feeds.controllers import FeedController
@@ -55,6 +56,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         dependencies=dependencies,
         exception_handlers=exception_handlers,
         middleware=[
+            *([forwarded_for(settings.trusted_proxies)] if settings.trusted_proxies else []),
             logs.request_ids,  # X-Request-ID: taken or set, returned, logged, put in jobs
             HttpMetrics(app_name="vidstore"),  # every route's counters and latency histogram
             AdmissionControl(settings.max_in_flight, adaptive=settings.admission == "adaptive"),

@@ -20,6 +20,11 @@ def _require(name: str) -> str:
     return value
 
 
+def _listed(name: str) -> tuple[str, ...]:
+    """A comma-separated variable's items, blanks dropped (unset: none)."""
+    return tuple(item.strip() for item in os.environ.get(name, "").split(",") if item.strip())
+
+
 def _secret(name: str, raw: str | None = None) -> bytes:
     raw = _require(name) if raw is None else raw
     try:
@@ -79,6 +84,7 @@ class Settings:
     job_retry_base_seconds: float
     redis_prefix: str
     admission: str = "fixed"  # "fixed" (max_in_flight) or "adaptive" (api.admission.GradientLimit)
+    trusted_proxies: tuple[str, ...] = ()  # peers whose X-Forwarded-For names the client (api.caller)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -107,7 +113,7 @@ class Settings:
             auth_failures_per_window=int(env("VIDSTORE_AUTH_FAILURES_PER_WINDOW", "30")),
             max_body_bytes=int(env("VIDSTORE_MAX_BODY_BYTES", "65536")),
             # A fixed shard map for the flusher (e.g. "-80,80-"); empty: read it from the cluster.
-            shards=tuple(s.strip() for s in env("VIDSTORE_SHARDS", "").split(",") if s.strip()),
+            shards=_listed("VIDSTORE_SHARDS"),
             flush_interval_seconds=float(env("VIDSTORE_FLUSH_INTERVAL_SECONDS", "1.0")),
             flush_lease_seconds=int(env("VIDSTORE_FLUSH_LEASE_SECONDS", "30")),
             video_cache_ttl_seconds=int(env("VIDSTORE_VIDEO_CACHE_TTL_SECONDS", "30")),
@@ -131,4 +137,5 @@ class Settings:
             job_retry_base_seconds=float(env("VIDSTORE_JOB_RETRY_BASE_SECONDS", "2")),
             redis_prefix=env("VIDSTORE_REDIS_PREFIX", "vidstore"),
             admission=env("VIDSTORE_ADMISSION", "fixed"),
+            trusted_proxies=_listed("VIDSTORE_TRUSTED_PROXIES"),
         )

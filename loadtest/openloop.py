@@ -5,9 +5,10 @@ server cannot slow the load down and hide its queue). Two uses:
         a warm-up (discarded), a warm steady phase, a step to `factor` x the rate, the rate again:
         p50/p99/p99.9 of all requests and of admitted ones, shed rate (429/503), other errors, and
         the time to recover after the step; then a "level" phase at the rate the step admitted,
-        constant from its start (the same load without the step); then the same steady rate and
-        step against the bare ASGI app on the same server and core (the machine's own floor for
-        that ratio).
+        constant from its start (the same load without the step); then the same phases through the
+        stack's front (stack/front/haproxy.cfg), which sheds before the process; then the same
+        steady rate and step against the bare ASGI app on the same server and core (the machine's
+        own floor for that ratio).
     python -m loadtest.openloop model-check [--bench .data/bench/result.json]
         one API process driven at the rate the capacity model says it sustains (its measured
         capacity x the model's target utilisation, and at 100%): achieved rate and p99.
@@ -37,10 +38,11 @@ from typing import Any
 import httpx
 
 from loadtest.bench import DATA, ready_videos, vitess_env
-from loadtest.serving import granian
+from loadtest.serving import front, granian
 
 OUT = DATA / "loadtest"
 SHED = {429, 503}
+Runs = dict[str, tuple[float, list[dict[str, Any]]]]  # phase name -> (offered rate, vegeta's results)
 # Per-client limits are for clients; vegeta is one client sending everyone's load.
 SERVE_ENV = {"VIDSTORE_RATE_LIMIT_REQUESTS": "100000000"}
 
@@ -168,7 +170,7 @@ def spike(rate: float, factor: float, seconds: float, warmup: float, env: dict[s
         file = get_video_targets(url, ids)
         try:
             runs = stepped(vegeta, file, rate, factor, seconds, warmup)
-            phases = {name: phase(results, r, seconds) for name, (r, results) in runs.items()}
+            phases = phases_of(runs, seconds)
             # The step's own cost, apart from the load it leaves: the same process held at the rate
             # it admitted during the step, arriving at that rate from the start (no step).
             level = phases["spike"]["admitted_rate"]
@@ -176,7 +178,17 @@ def spike(rate: float, factor: float, seconds: float, warmup: float, env: dict[s
             phases["level"] = phase(attack(vegeta, file, level, seconds), level, seconds)
         finally:
             file.unlink()
+        # The same process and step through the stack's front, which sheds before Python does
+        # (stack/front/haproxy.cfg: 4 at once for one worker, 1 ms queue), on the process's core.
+        drained(url)
+        with front(url, maxconn=4, cpu=0) as fronted:
+            file = get_video_targets(fronted, ids)
+            try:
+                front_runs = stepped(vegeta, file, rate, factor, seconds, warmup)
+            finally:
+                file.unlink()
     warm = phases["steady"]["admitted"]["p99_ms"] or 0.0
+    front_phases = phases_of(front_runs, seconds)
     floor = machine_floor(vegeta, rate, factor, seconds, warmup)
     return {
         "what": f"GET /v1/videos/{{id}} (Zipf over 300 videos), open loop, {rate:g}/s -> {rate * factor:g}/s",
@@ -187,7 +199,15 @@ def spike(rate: float, factor: float, seconds: float, warmup: float, env: dict[s
         "admitted_p99_spike_over_steady": p99_ratio(phases, "admitted"),
         "admitted_p99_spike_over_level": p99_ratio(phases, "admitted", over="level"),
         "recovery_seconds": recovery_seconds(runs["after"][1], warm),
-        "other_errors": sum(p["other_errors"] for p in phases.values()),
+        "other_errors": sum(p["other_errors"] for p in [*phases.values(), *front_phases.values()]),
+        "front": {
+            "what": "the same steps through stack/front/haproxy.cfg (maxconn 4, queue 1 ms), same process",
+            "phases": front_phases,
+            "admitted_p99_spike_over_steady": p99_ratio(front_phases, "admitted"),
+            "recovery_seconds": recovery_seconds(
+                front_runs["after"][1], front_phases["steady"]["admitted"]["p99_ms"] or 0.0
+            ),
+        },
         "machine_floor": floor,
     }
 
@@ -202,7 +222,7 @@ def machine_floor(vegeta: str, rate: float, factor: float, seconds: float, warmu
             runs = stepped(vegeta, file, rate, factor, seconds, warmup, after=False)
         finally:
             file.unlink()
-    phases = {name: phase(results, r, seconds) for name, (r, results) in runs.items()}
+    phases = phases_of(runs, seconds)
     return {
         "what": f"GET / of the bare ASGI app, same server and core, {rate:g}/s -> {rate * factor:g}/s",
         **phases,
@@ -212,13 +232,17 @@ def machine_floor(vegeta: str, rate: float, factor: float, seconds: float, warmu
 
 def stepped(
     vegeta: str, file: Path, rate: float, factor: float, seconds: float, warmup: float, after: bool = True
-) -> dict[str, tuple[float, list[dict[str, Any]]]]:
+) -> Runs:
     """A warm-up at `rate` (cold caches and first connections: not measured), then `seconds` at
     `rate` (steady), at `rate * factor` (spike) and, with `after`, at `rate` again: each phase's
     rate and results."""
     attack(vegeta, file, rate, warmup)
     rates = {"steady": rate, "spike": rate * factor} | ({"after": rate} if after else {})
     return {name: (r, attack(vegeta, file, r, seconds)) for name, r in rates.items()}
+
+
+def phases_of(runs: Runs, seconds: float) -> dict[str, dict[str, Any]]:
+    return {name: phase(results, r, seconds) for name, (r, results) in runs.items()}
 
 
 def p99_ratio(phases: dict[str, dict[str, Any]], requests: str, over: str = "steady") -> float | None:

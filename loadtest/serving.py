@@ -78,3 +78,36 @@ def granian(
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+
+
+@contextmanager
+def front(
+    upstream: str,
+    maxconn: int = 4,
+    queue_timeout: str = "1ms",
+    cpu: int | None = None,
+    metrics_port: int | None = None,
+) -> Iterator[str]:
+    """The stack's front (stack/front/haproxy.cfg, as `make run` serves it) before `upstream` (a
+    base URL): at most `maxconn` requests sent on at once, the rest queued for `queue_timeout`, then
+    refused with 503; its Prometheus metrics on `metrics_port`; yields the front's base URL."""
+    port = free_port()
+    env = {
+        "FRONT_PORT": str(port),
+        "FRONT_METRICS_PORT": str(metrics_port or free_port()),
+        "FRONT_API_PORT": upstream.rsplit(":", 1)[1],
+        "FRONT_MAXCONN": str(maxconn),
+        "FRONT_QUEUE_TIMEOUT": queue_timeout,
+        "FRONT_SOURCE": os.environ.get("VIDSTORE_FRONT_SOURCE", "127.0.0.2"),
+        "FRONT_ERRORS": str(ROOT / "stack" / "front" / "errors"),
+    }
+    args = ["taskset", "-c", str(cpu)] if cpu is not None else []
+    args += ["haproxy", "-db", "-f", str(ROOT / "stack" / "front" / "haproxy.cfg")]
+    process = subprocess.Popen(args, env=os.environ | env, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_ok(f"{url}/health/live", process, "the front (haproxy)", seconds=20, status=200)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

@@ -8,7 +8,7 @@ env_now=$(for v in VIDSTORE_BACKEND VIDSTORE_DATABASE_URL VIDSTORE_REPLICA_DATAB
   if [ -n "${!v:-}" ]; then printf '%s=%q\n' "$v" "${!v}"; fi; done)
 if [ "$env_now" != "$(cat "$RUN/app.env" 2>/dev/null)" ]; then
   (umask 077; echo "$env_now" >"$RUN/app.env")
-  supervisor_running && supervise stop api flusher worker edge >/dev/null
+  supervisor_running && supervise stop api flusher worker edge front >/dev/null
 fi
 metrics() { curl -sf -o /dev/null "http://127.0.0.1:$1/"; }
 start_program flusher || fail "the flusher did not start"
@@ -20,10 +20,14 @@ echo ">> processing worker running (log: $LOGS/worker.log, metrics: http://127.0
 start_program api || fail "the API did not start"
 wait_for 120 API "$LOGS/api.log" curl -sf -o /dev/null "http://127.0.0.1:$API_PORT/health/ready" ||
   fail "the API is not ready"
+start_program front || fail "the front did not start"
+wait_for 20 front "$LOGS/front.log" curl -sf -o /dev/null "http://127.0.0.1:$FRONT_PORT/health/live" ||
+  fail "the front does not reach the API"
 start_program edge || fail "the edge did not start"
 wait_for 20 edge "$LOGS/edge.log" curl -s -o /dev/null "http://127.0.0.1:$EDGE_PORT/" || fail "the edge is not serving"
 echo ">> edge up on http://127.0.0.1:$EDGE_PORT"
-echo ">> API:  http://127.0.0.1:$API_PORT (granian, ${VIDSTORE_WEB_WORKERS:-2} worker processes: VIDSTORE_WEB_WORKERS)"
+echo ">> API:  http://127.0.0.1:$FRONT_PORT, the front that sheds a spike (haproxy; metrics :$FRONT_METRICS_PORT/metrics)"
+echo "   behind it http://127.0.0.1:$API_PORT (granian, ${VIDSTORE_WEB_WORKERS:-2} worker processes: VIDSTORE_WEB_WORKERS)"
 bash "$ROOT/stack/monitoring/app-sd.sh" add  # Prometheus scrapes the API, flusher and worker
 echo ">> docs: http://127.0.0.1:$API_PORT/schema/swagger"
 echo ">> supervised (restarted when they die): make status; logs in $LOGS/; make stop stops everything"

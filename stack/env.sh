@@ -16,6 +16,12 @@ FLUSHER_METRICS_PORT="${VIDSTORE_FLUSHER_METRICS_PORT:-15090}"
 WORKER_METRICS_PORT="${VIDSTORE_WORKER_METRICS_PORT:-15091}"
 S3_PORT="${VIDSTORE_S3_PORT:-15900}"
 EDGE_PORT="${VIDSTORE_EDGE_PORT:-15081}"
+FRONT_PORT="${VIDSTORE_FRONT_PORT:-15082}"  # the API's front door (stack/front/haproxy.cfg)
+FRONT_METRICS_PORT="${VIDSTORE_FRONT_METRICS_PORT:-15092}"
+# The front connects to the API from an address of its own: the one address whose X-Forwarded-For
+# the API believes (a client on 127.0.0.1 cannot name another client's address to it).
+FRONT_SOURCE="${VIDSTORE_FRONT_SOURCE:-127.0.0.2}"
+export VIDSTORE_TRUSTED_PROXIES="${VIDSTORE_TRUSTED_PROXIES:-$FRONT_SOURCE}"
 MARIADB_SOCKET="$RUN/mariadb.sock"
 
 # Local secrets are generated once per checkout and kept under the ignored data folder;
@@ -106,6 +112,11 @@ supervise() { "$ROOT/.venv/bin/supervisorctl" -c "$SUPERVISOR_CONF" "$@"; }
 supervisor_running() { [ "$(supervise pid 2>/dev/null)" -gt 0 ] 2>/dev/null; }
 start_program() {  # start_program NAME: under the supervisor (started if need be); RUNNING after 1 s
   bash "$ROOT/stack/supervisor-up.sh" >/dev/null || return 1
+  # A program added to stack/supervisor/programs/ since this supervisord started: load just it
+  # (`update` would also restart the programs whose files changed).
+  if [[ "$(supervise status "$1" 2>&1)" == *"no such process"* ]]; then
+    supervise reread >/dev/null && supervise add "$1" >/dev/null
+  fi
   supervise start "$1" >/dev/null 2>&1 || supervise status "$1" | grep -q RUNNING ||
     { echo "!! $1 did not start:" >&2; supervise status "$1" >&2; tail -n 20 "$LOGS/$1.log" >&2; return 1; }
 }

@@ -11,6 +11,7 @@ command -v curl >/dev/null || need+=(curl)
 command -v jq >/dev/null || need+=(jq)  # the README walkthrough reads JSON with jq
 command -v ffmpeg >/dev/null || need+=(ffmpeg)  # the processing worker
 command -v nginx >/dev/null || need+=(nginx)  # the playback edge
+command -v haproxy >/dev/null || need+=(haproxy)  # the API's front door (stack/front/)
 [ -f /usr/lib/nginx/modules/ngx_http_js_module.so ] || need+=(libnginx-mod-http-js)  # njs: the edge's checks
 command -v chromium >/dev/null || need+=(chromium)  # the watch page's browser test, dashboard screenshots
 command -v npm >/dev/null || need+=(npm)  # vendors hls.js for the watch page
@@ -26,7 +27,7 @@ if [ ${#need[@]} -gt 0 ]; then
   $SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq "${need[@]}" >/dev/null
   if [ -d /run/systemd/system ]; then  # a booted systemd started the packaged services on their default ports
-    $SUDO systemctl disable --now "${monitoring[@]}" >/dev/null 2>&1 || true
+    $SUDO systemctl disable --now "${monitoring[@]}" haproxy >/dev/null 2>&1 || true
   fi
 fi
 VENV="$ROOT/.venv"

@@ -8,13 +8,18 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TypeVar
 
-from loadtest.serving import ROOT, free_port, granian
+import httpx
+
+from loadtest.serving import ROOT, free_port, front, granian
 
 T = TypeVar("T")
 
@@ -192,3 +197,76 @@ async def put_back(to: str, *args: str) -> None:
     raised all the same): carrying on with a merge, or aborting a split."""
     process = await start_reshard(to, *args)
     await process.communicate()
+
+
+class HeldUpstream(ThreadingHTTPServer):
+    """An upstream whose /hold answers only when the test says so: the busy process, on demand."""
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.entered = threading.Event()
+        self.release = threading.Event()
+        self.seen: list[tuple[str, str | None, str]] = []  # (peer address, X-Forwarded-For, path)
+        self.url = f"http://127.0.0.1:{self.server_port}"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: HeldUpstream
+
+    def do_GET(self) -> None:
+        self.server.seen.append((self.client_address[0], self.headers.get("X-Forwarded-For"), self.path))
+        if self.path == "/hold":
+            self.server.entered.set()
+            self.server.release.wait(30)
+        body = b'{"ok":true}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:  # quiet: the test reads `seen`
+        pass
+
+
+@contextmanager
+def held_upstream() -> Iterator[HeldUpstream]:
+    server = HeldUpstream()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.release.set()
+        server.shutdown()
+        server.server_close()
+
+
+@dataclass
+class BusyFront:
+    """The stack's front before a `HeldUpstream` whose every slot one held request keeps busy."""
+
+    url: str
+    upstream: HeldUpstream
+    holder: threading.Thread
+    held: list[httpx.Response]
+
+    def release(self) -> httpx.Response:
+        """Let the held request finish; its answer, through the front."""
+        self.upstream.release.set()
+        self.holder.join(30)
+        return self.held[0]
+
+
+@contextmanager
+def busy_front(metrics_port: int | None = None) -> Iterator[BusyFront]:
+    with held_upstream() as upstream, front(upstream.url, maxconn=1, metrics_port=metrics_port) as url:
+        held: list[httpx.Response] = []
+        holder = threading.Thread(target=lambda: held.append(httpx.get(f"{url}/hold", timeout=60)))
+        holder.start()
+        busy = BusyFront(url, upstream, holder, held)
+        try:
+            assert upstream.entered.wait(10), "the held request never reached the upstream"
+            yield busy
+        finally:
+            busy.release()

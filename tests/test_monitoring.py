@@ -27,7 +27,7 @@ import yaml
 
 from loadtest.serving import ROOT, free_port, wait_until_ok
 from tests.conftest import BACKEND, report
-from tests.live import api_server, until
+from tests.live import api_server, busy_front, until
 
 pytestmark = pytest.mark.skipif(
     BACKEND != "vitess", reason="needs the Vitess cluster: runs once, in make test's vitess pass"
@@ -381,3 +381,25 @@ def test_redis_down_fires_the_redis_and_refused_views_alerts(monitored: Monitore
     finally:
         subprocess.run(["bash", "stack/redis-up.sh"], cwd=ROOT, check=True, capture_output=True)
     until(lambda: m.view().status_code == 202, 30, "views to be accepted again")
+
+
+def test_a_front_that_keeps_shedding_opens_a_ticket(monitored: Monitored) -> None:
+    """The front (real haproxy) before a process held busy: every request but the held one is its
+    503, scraped from haproxy's own exporter, and VidstoreFrontShedding reaches the ticket queue."""
+    m = monitored
+    metrics_port = free_port()
+    since = time.time()
+    with busy_front(metrics_port) as busy:
+        register(m.targets, "front", metrics_port)
+        try:
+
+            def shed_and_ticketed() -> Any:
+                assert httpx.get(f"{busy.url}/v1/videos/1", timeout=10).status_code == 503
+                return m.notified(since, "VidstoreFrontShedding")
+
+            fired = until(shed_and_ticketed, 60, "VidstoreFrontShedding at the webhook")
+        finally:
+            (m.targets / "front-pytest.json").unlink(missing_ok=True)
+    assert fired["path"] == "/ticket", fired
+    took = time.time() - since
+    report(f"alerts: a front refusing all but one request -> VidstoreFrontShedding in {took:.1f} s")

@@ -65,13 +65,15 @@ def supervised(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Supervised]
     data = tmp_path_factory.mktemp("stack")
     real_data = Path(os.environ.get("VIDSTORE_DATA", ROOT / ".data"))
     shutil.copy(real_data / "secrets.env", data / "secrets.env")  # the running storage's keys
-    ports = {name: free_port() for name in ("api", "flusher", "worker", "edge")}
+    ports = {name: free_port() for name in ("api", "flusher", "worker", "edge", "front", "front_metrics")}
     env = os.environ | {
         "VIDSTORE_DATA": str(data),
         "VIDSTORE_API_PORT": str(ports["api"]),
         "VIDSTORE_FLUSHER_METRICS_PORT": str(ports["flusher"]),
         "VIDSTORE_WORKER_METRICS_PORT": str(ports["worker"]),
         "VIDSTORE_EDGE_PORT": str(ports["edge"]),
+        "VIDSTORE_FRONT_PORT": str(ports["front"]),
+        "VIDSTORE_FRONT_METRICS_PORT": str(ports["front_metrics"]),
         "VIDSTORE_JOB_LEASE_SECONDS": str(LEASE_SECONDS),
         "VIDSTORE_FLUSH_INTERVAL_SECONDS": "0.2",
         "VIDSTORE_VIEW_DEDUPE_SECONDS": "0",
@@ -162,7 +164,8 @@ def test_killed_processes_come_back_and_lose_nothing(supervised: Supervised, tmp
             done = stack.upload(transcoded, clip)
             worker = rig.pid("worker")
             until(lambda: children(worker, "ffmpeg"), 120, "the worker to start ffmpeg")
-            for program, port in (("flusher", rig.ports["flusher"]), ("worker", rig.ports["worker"])):
+            for program in ("flusher", "worker", "front"):
+                port = rig.ports[program]
                 old = rig.pid(program)
                 os.kill(old, signal.SIGKILL)
                 spawned, serving = back(rig, program, old, f"http://127.0.0.1:{port}/", BACK_WITHIN)

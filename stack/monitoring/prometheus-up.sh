@@ -25,7 +25,7 @@ alerting:
     - static_configs: [{targets: ["127.0.0.1:$ALERTMANAGER_PORT"]}]
 scrape_configs:
 YAML
-  for job in prometheus alertmanager node redis mysqld api flusher worker vtgate vtctld etcd vttablet; do
+  for job in prometheus alertmanager node redis mysqld api flusher worker front vtgate vtctld etcd vttablet; do
     printf '  - job_name: %s\n    file_sd_configs: [{files: ["%s/%s-*.json"], refresh_interval: 5s}]\n' \
       "$job" "$TARGETS" "$job"
     # Each MariaDB scrape runs queries on it; no proof needs them faster.
