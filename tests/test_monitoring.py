@@ -25,7 +25,7 @@ import httpx
 import pytest
 import yaml
 
-from loadtest.serving import ROOT, free_port, wait_until_ok
+from loadtest.serving import ROOT, free_port, front, wait_until_ok
 from tests.conftest import BACKEND, report
 from tests.live import api_server, busy_front, until
 
@@ -70,6 +70,7 @@ class Monitored:
     flusher: subprocess.Popen[bytes] | None = None
     key: str = ""
     video_id: int = 0
+    front: str = ""  # the stack's front before `api`, as `make run` serves it
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     def query(self, expr: str) -> list[dict[str, Any]]:
@@ -126,9 +127,9 @@ class Monitored:
         return None
 
 
-def register(targets: Path, job: str, port: int) -> None:
+def register(targets: Path, job: str, port: int, name: str = "pytest") -> None:
     """File-based discovery, as the stack's scripts do it (written whole, then renamed)."""
-    file = targets / f"{job}-pytest.json"
+    file = targets / f"{job}-{name}.json"
     with tempfile.NamedTemporaryFile("w", dir=targets, prefix=".tmp.", delete=False) as tmp:
         json.dump([{"targets": [f"127.0.0.1:{port}"], "labels": {"env": "test"}}], tmp)
     os.chmod(tmp.name, 0o644)
@@ -150,18 +151,26 @@ def monitored() -> Iterator[Monitored]:
     env = dict(os.environ) | {"VIDSTORE_FLUSH_INTERVAL_SECONDS": "0.5"}
     api_env = {"PROMETHEUS_MULTIPROC_DIR": multiproc}  # aggregated, as `make run` serves it
     worker_port = free_port()
-    with api_server(api_env) as api:
+    front_metrics = free_port()
+    with api_server(api_env) as api, front(api, metrics_port=front_metrics) as fronted:
         m = Monitored(env, api, free_port(), targets, Path(mon["ALERT_LOG"]), prometheus, alertmanager)
+        m.front = fronted
         m.start_flusher()
         worker = subprocess.Popen(
             [sys.executable, "-m", "api.cli", "worker", "--metrics-port", str(worker_port)], cwd=ROOT, env=env
         )
         m.processes.append(worker)
         api_port = int(api.rsplit(":", 1)[1])
-        for job, port in (("api", api_port), ("flusher", m.flusher_port), ("worker", worker_port)):
+        scraped = (
+            ("api", api_port),
+            ("flusher", m.flusher_port),
+            ("worker", worker_port),
+            ("front", front_metrics),
+        )
+        for job, port in scraped:
             register(targets, job, port)
         try:
-            for job, port in (("api", api_port), ("flusher", m.flusher_port), ("worker", worker_port)):
+            for job, port in scraped:
                 up = f'up{{job="{job}", instance="127.0.0.1:{port}"}} == 1'
                 until(partial(m.query, up), 30, f"Prometheus to scrape the test's {job}")
             m.key = httpx.post(f"{api}/v1/users", json={"name": "operator"}).json()["api_key"]
@@ -193,7 +202,7 @@ def monitored() -> Iterator[Monitored]:
             wait_until_ok(f"{api}/v1/videos/{m.video_id}", None, "the watched video, ready", 30, status=200)
             yield m
         finally:
-            for job in ("api", "flusher", "worker"):
+            for job, _ in scraped:
                 (targets / f"{job}-pytest.json").unlink(missing_ok=True)
             if m.flusher is not None:
                 m.stop_flusher()
@@ -203,9 +212,10 @@ def monitored() -> Iterator[Monitored]:
 
 
 def traffic(m: Monitored, seconds: float) -> None:
-    """A short mixed run: views, reads, a listing, a deleted video (a worker job), bad requests."""
+    """A short mixed run through the front: views, reads, a listing, a deleted video (a worker job),
+    bad requests."""
     auth = {"Authorization": f"Bearer {m.key}"}
-    with httpx.Client(base_url=m.api, timeout=10) as client:
+    with httpx.Client(base_url=m.front, timeout=10) as client:
         channel = client.get(f"/v1/videos/{m.video_id}").json()["channel_id"]
         doomed = client.post(f"/v1/channels/{channel}/videos", json={"title": "gone"}, headers=auth).json()
         assert client.delete(f"/v1/videos/{doomed['video_id']}", headers=auth).status_code == 204
@@ -390,7 +400,7 @@ def test_a_front_that_keeps_shedding_opens_a_ticket(monitored: Monitored) -> Non
     metrics_port = free_port()
     since = time.time()
     with busy_front(metrics_port) as busy:
-        register(m.targets, "front", metrics_port)
+        register(m.targets, "front", metrics_port, name="pytest-busy")
         try:
 
             def shed_and_ticketed() -> Any:
@@ -399,7 +409,7 @@ def test_a_front_that_keeps_shedding_opens_a_ticket(monitored: Monitored) -> Non
 
             fired = until(shed_and_ticketed, 60, "VidstoreFrontShedding at the webhook")
         finally:
-            (m.targets / "front-pytest.json").unlink(missing_ok=True)
+            (m.targets / "front-pytest-busy.json").unlink(missing_ok=True)
     assert fired["path"] == "/ticket", fired
     took = time.time() - since
     report(f"alerts: a front refusing all but one request -> VidstoreFrontShedding in {took:.1f} s")
