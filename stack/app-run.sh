@@ -4,11 +4,12 @@
 # `make stop`. `make status` shows them, their logs are in .data/logs/.
 source "$(dirname "$0")/env.sh"
 # The app's database: what this `make run` chose (VITESS=1 or not); a change restarts the app.
-env_now=$(for v in VIDSTORE_BACKEND VIDSTORE_DATABASE_URL VIDSTORE_REPLICA_DATABASE_URL VIDSTORE_WEB_WORKERS; do
+env_now=$(for v in VIDSTORE_BACKEND VIDSTORE_DATABASE_URL VIDSTORE_REPLICA_DATABASE_URL VIDSTORE_WEB_WORKERS \
+  VIDSTORE_FRONT_QUEUE_TIMEOUT; do
   if [ -n "${!v:-}" ]; then printf '%s=%q\n' "$v" "${!v}"; fi; done)
 if [ "$env_now" != "$(cat "$RUN/app.env" 2>/dev/null)" ]; then
   (umask 077; echo "$env_now" >"$RUN/app.env")
-  supervisor_running && supervise stop api flusher worker edge front >/dev/null
+  for name in api flusher worker edge front; do stop_program "$name"; done  # those it runs, by name
 fi
 metrics() { curl -sf -o /dev/null "http://127.0.0.1:$1/"; }
 start_program flusher || fail "the flusher did not start"

@@ -19,7 +19,8 @@ EDGE_PORT="${VIDSTORE_EDGE_PORT:-15081}"
 FRONT_PORT="${VIDSTORE_FRONT_PORT:-15082}"  # the API's front door (stack/front/haproxy.cfg)
 FRONT_METRICS_PORT="${VIDSTORE_FRONT_METRICS_PORT:-15092}"
 # The front connects to the API from an address of its own: the one address whose X-Forwarded-For
-# the API believes (a client on 127.0.0.1 cannot name another client's address to it).
+# the API believes. On loopback any local process could bind it too; in production only the load
+# balancers can reach the API's port, and VIDSTORE_TRUSTED_PROXIES lists just their addresses.
 FRONT_SOURCE="${VIDSTORE_FRONT_SOURCE:-127.0.0.2}"
 export VIDSTORE_TRUSTED_PROXIES="${VIDSTORE_TRUSTED_PROXIES:-$FRONT_SOURCE}"
 MARIADB_SOCKET="$RUN/mariadb.sock"

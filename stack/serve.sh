@@ -37,7 +37,7 @@ case "$name" in
   flusher) exec "$PY" -m api.cli flush --metrics-port "$FLUSHER_METRICS_PORT" ;;
   worker) exec "$PY" -m api.cli worker --metrics-port "$WORKER_METRICS_PORT" ;;
   edge) EDGE_FOREGROUND=1 exec bash "$ROOT/stack/edge-up.sh" ;;
-  front)  # at most 4 requests at once per API worker, 1 ms in the queue, then 503 (haproxy.cfg)
+  front)  # 4 requests at once per API worker in all, 1 ms in the queue, then 503 (haproxy.cfg)
     export FRONT_PORT FRONT_METRICS_PORT FRONT_SOURCE FRONT_API_PORT="$API_PORT"
     export FRONT_MAXCONN="$((4 * ${VIDSTORE_WEB_WORKERS:-2}))" FRONT_QUEUE_TIMEOUT="${VIDSTORE_FRONT_QUEUE_TIMEOUT:-1ms}"
     export FRONT_ERRORS="$ROOT/stack/front/errors"

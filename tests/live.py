@@ -255,6 +255,7 @@ class BusyFront:
         """Let the held request finish; its answer, through the front."""
         self.upstream.release.set()
         self.holder.join(30)
+        assert self.held, "the held request got no answer through the front"
         return self.held[0]
 
 

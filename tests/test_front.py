@@ -25,7 +25,7 @@ def test_a_request_that_finds_every_process_busy_gets_a_json_503_not_a_queue() -
         assert refused.headers["retry-after"] == "1"
         assert json.loads(refused.content) == {
             "status_code": 503,
-            "detail": "overloaded: every API process is busy, retry shortly",
+            "detail": "no API process can take the request now, retry shortly",
         }
         seen = busy.upstream.seen
         assert "/v1/videos/1" not in {path for *_, path in seen}, "the refusal reached the upstream"

@@ -136,6 +136,19 @@ def register(targets: Path, job: str, port: int, name: str = "pytest") -> None:
     os.replace(tmp.name, file)
 
 
+def unregister(m: Monitored, job: str, port: int, name: str = "pytest") -> None:
+    """Undo `register`, then wait until Prometheus scrapes the target no more: a process stopped
+    before that would fail a scrape and page as VidstoreProcessDown."""
+    (m.targets / f"{job}-{name}.json").unlink(missing_ok=True)
+
+    def gone() -> bool:
+        answer = httpx.get(f"{m.prometheus}/api/v1/targets", params={"state": "active"}, timeout=10).json()
+        active = answer["data"]["activeTargets"]
+        return all(t["labels"].get("instance") != f"127.0.0.1:{port}" for t in active)
+
+    until(gone, 30, f"Prometheus to drop the test's {job} target")
+
+
 @pytest.fixture(scope="module")
 def monitored() -> Iterator[Monitored]:
     mon = monitoring_env()
@@ -202,8 +215,8 @@ def monitored() -> Iterator[Monitored]:
             wait_until_ok(f"{api}/v1/videos/{m.video_id}", None, "the watched video, ready", 30, status=200)
             yield m
         finally:
-            for job, _ in scraped:
-                (targets / f"{job}-pytest.json").unlink(missing_ok=True)
+            for job, port in scraped:
+                unregister(m, job, port)
             if m.flusher is not None:
                 m.stop_flusher()
             for process in m.processes:
@@ -409,7 +422,7 @@ def test_a_front_that_keeps_shedding_opens_a_ticket(monitored: Monitored) -> Non
 
             fired = until(shed_and_ticketed, 60, "VidstoreFrontShedding at the webhook")
         finally:
-            (m.targets / "front-pytest-busy.json").unlink(missing_ok=True)
+            unregister(m, "front", metrics_port, name="pytest-busy")
     assert fired["path"] == "/ticket", fired
     took = time.time() - since
     report(f"alerts: a front refusing all but one request -> VidstoreFrontShedding in {took:.1f} s")
