@@ -72,12 +72,17 @@ def granian(
         wait_until_ok(f"{url}/health/live", process, target, seconds=startup_seconds)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop(process)
+
+
+def stop(process: subprocess.Popen[bytes], seconds: float = 60) -> None:
+    """TERM, then KILL to its whole session (started with `start_new_session`) after `seconds`."""
+    process.terminate()
+    try:
+        process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
 
 
 @contextmanager
@@ -98,7 +103,7 @@ def front(
         "FRONT_API_PORT": upstream.rsplit(":", 1)[1],
         "FRONT_MAXCONN": str(maxconn),
         "FRONT_QUEUE_TIMEOUT": queue_timeout,
-        "FRONT_SOURCE": os.environ.get("VIDSTORE_FRONT_SOURCE", "127.0.0.2"),
+        "FRONT_SOURCE": os.environ["VIDSTORE_FRONT_SOURCE"],  # stack/env.sh, with the API's trust of it
         "FRONT_ERRORS": str(ROOT / "stack" / "front" / "errors"),
     }
     args = ["taskset", "-c", str(cpu)] if cpu is not None else []
@@ -109,5 +114,4 @@ def front(
         wait_until_ok(f"{url}/health/live", process, "the front (haproxy)", seconds=20, status=200)
         yield url
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        stop(process, seconds=30)

@@ -29,6 +29,6 @@ wait_for 20 edge "$LOGS/edge.log" curl -s -o /dev/null "http://127.0.0.1:$EDGE_P
 echo ">> edge up on http://127.0.0.1:$EDGE_PORT"
 echo ">> API:  http://127.0.0.1:$FRONT_PORT, the front that sheds a spike (haproxy; metrics :$FRONT_METRICS_PORT/metrics)"
 echo "   behind it http://127.0.0.1:$API_PORT (granian, ${VIDSTORE_WEB_WORKERS:-2} worker processes: VIDSTORE_WEB_WORKERS)"
-bash "$ROOT/stack/monitoring/app-sd.sh" add  # Prometheus scrapes the API, flusher and worker
+bash "$ROOT/stack/monitoring/app-sd.sh" add  # Prometheus scrapes the API, flusher, worker and front
 echo ">> docs: http://127.0.0.1:$API_PORT/schema/swagger"
 echo ">> supervised (restarted when they die): make status; logs in $LOGS/; make stop stops everything"

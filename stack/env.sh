@@ -21,7 +21,8 @@ FRONT_METRICS_PORT="${VIDSTORE_FRONT_METRICS_PORT:-15092}"
 # The front connects to the API from an address of its own: the one address whose X-Forwarded-For
 # the API believes. On loopback any local process could bind it too; in production only the load
 # balancers can reach the API's port, and VIDSTORE_TRUSTED_PROXIES lists just their addresses.
-FRONT_SOURCE="${VIDSTORE_FRONT_SOURCE:-127.0.0.2}"
+export VIDSTORE_FRONT_SOURCE="${VIDSTORE_FRONT_SOURCE:-127.0.0.2}"
+FRONT_SOURCE="$VIDSTORE_FRONT_SOURCE"
 export VIDSTORE_TRUSTED_PROXIES="${VIDSTORE_TRUSTED_PROXIES:-$FRONT_SOURCE}"
 MARIADB_SOCKET="$RUN/mariadb.sock"
 
